@@ -1,0 +1,26 @@
+//! Errors the library reports to its users.
+
+use std::path::PathBuf;
+
+/// A scenario that cannot be used: names the file (or `--set`), the line and the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{place}: {message}")]
+pub struct ScenarioError {
+    /// "file:line: key", as much of it as is known.
+    pub place: String,
+    pub message: String,
+}
+
+/// A problem while writing outputs.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Csv { path: PathBuf, source: csv::Error },
+    #[error("--out {path}: {message}")]
+    BadFolder { path: PathBuf, message: String },
+}

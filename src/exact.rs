@@ -1,0 +1,142 @@
+//! The exact solver: forward dynamic programming over (step, set of events that happened).
+//!
+//! The scenario semantics define a Markov chain whose state before step t is the set S of
+//! events that happened. The solver carries the probability of every reachable S that is still
+//! running (no outcome yet) from step to step, and books the mass that ends at each outcome,
+//! the mass with which each event happens at each step, and the joint mass of (outcome, event).
+
+use crate::model::Model;
+use crate::report::ExactMasses;
+use rustc_hash::FxHashMap;
+
+/// Bounds that keep the solver from running out of memory or time on a large scenario.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Most distinct running event sets held at once.
+    pub max_states: usize,
+    /// Most (state, subset of events) transitions over the whole horizon.
+    pub max_transitions: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_states: 1 << 22,
+            max_transitions: 1 << 30,
+        }
+    }
+}
+
+/// Bytes a held state costs, roughly (key, mass and hash-table overhead).
+const BYTES_PER_STATE: usize = 48;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExactError {
+    #[error(
+        "the exact solver would need more than {states} reachable event sets at step {step} \
+         (about {mib} MiB; the limit is {limit} sets): the scenario has too many events that \
+         can happen independently of each other"
+    )]
+    TooManyStates {
+        step: u32,
+        states: usize,
+        mib: usize,
+        limit: usize,
+    },
+    #[error(
+        "the exact solver would need more than {limit} transitions (at step {step}, a state has \
+         {eligible} events that can happen at once, 2^{eligible} combinations)"
+    )]
+    TooMuchWork {
+        step: u32,
+        eligible: usize,
+        limit: u64,
+    },
+}
+
+/// Every subset of the eligible events with its probability, as (new events, probability).
+fn subsets(events: &[(usize, f64)]) -> Vec<(u64, f64)> {
+    let mut list = vec![(0u64, 1.0)];
+    for &(e, p) in events {
+        let mut next = Vec::with_capacity(list.len() * 2);
+        for &(set, w) in &list {
+            next.push((set, w * (1.0 - p)));
+            next.push((set | 1 << e, w * p));
+        }
+        list = next;
+    }
+    list
+}
+
+fn book_joint(joint: &mut [f64], happened: u64, mass: f64) {
+    let mut rest = happened;
+    while rest != 0 {
+        joint[rest.trailing_zeros() as usize] += mass;
+        rest &= rest - 1;
+    }
+}
+
+/// Solves the scenario exactly.
+pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> {
+    let width = model.horizon as usize + 1;
+    let (n_events, n_outcomes) = (model.events.len(), model.outcomes.len());
+    let mut masses = ExactMasses {
+        outcome_steps: vec![vec![0.0; width]; n_outcomes],
+        event_steps: vec![vec![0.0; width]; n_events],
+        joint: vec![vec![0.0; n_events]; n_outcomes],
+    };
+    let mut running: Vec<(u64, f64)> = vec![(0, 1.0)];
+    let mut transitions = 0u64;
+    for t in 1..=model.horizon {
+        let mut next: FxHashMap<u64, f64> = FxHashMap::default();
+        for &(state, mass) in &running {
+            let hazards = model.step_hazards(state, t);
+            transitions = transitions.saturating_add(1 << hazards.events.len().min(63));
+            if transitions > limits.max_transitions {
+                return Err(ExactError::TooMuchWork {
+                    step: t,
+                    eligible: hazards.events.len(),
+                    limit: limits.max_transitions,
+                });
+            }
+            let survive: f64 = hazards.outcomes.iter().map(|&(_, h)| 1.0 - h).product();
+            let total_hazard: f64 = hazards.outcomes.iter().map(|&(_, h)| h).sum();
+            for (new, w) in subsets(&hazards.events) {
+                let after = state | new;
+                let mass = mass * w;
+                book_joint_steps(&mut masses.event_steps, new, t, mass);
+                for &(o, h) in &hazards.outcomes {
+                    let ended = mass * (1.0 - survive) * h / total_hazard;
+                    masses.outcome_steps[o][t as usize] += ended;
+                    book_joint(&mut masses.joint[o], after, ended);
+                }
+                *next.entry(after).or_insert(0.0) += mass * survive;
+            }
+            if next.len() > limits.max_states {
+                return Err(ExactError::TooManyStates {
+                    step: t,
+                    states: limits.max_states,
+                    mib: (limits.max_states * BYTES_PER_STATE) >> 20,
+                    limit: limits.max_states,
+                });
+            }
+        }
+        running = next.into_iter().filter(|&(_, m)| m > 0.0).collect();
+        // A fixed order of states makes every sum, and so every digit, reproducible.
+        running.sort_unstable_by_key(|&(state, _)| state);
+    }
+    for &(state, mass) in &running {
+        let o = model.horizon_outcome(state);
+        masses.outcome_steps[o][model.horizon as usize] += mass;
+        book_joint(&mut masses.joint[o], state, mass);
+    }
+    Ok(masses)
+}
+
+fn book_joint_steps(event_steps: &mut [Vec<f64>], new: u64, t: u32, mass: f64) {
+    let mut rest = new;
+    while rest != 0 {
+        event_steps[rest.trailing_zeros() as usize][t as usize] += mass;
+        rest &= rest - 1;
+    }
+}

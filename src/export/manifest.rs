@@ -1,0 +1,61 @@
+//! The manifest: what it takes to reproduce an output folder.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub const FILE_NAME: &str = "manifest.toml";
+/// The resolved scenario, written beside the results: a standalone scenario file.
+pub const SCENARIO_FILE: &str = "scenario.toml";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub pathcast_version: String,
+    /// "monte-carlo" or "exact".
+    pub method: String,
+    /// The command line that produced the folder.
+    pub command: String,
+    pub scenario: String,
+    /// The files and presets the scenario was read from.
+    pub scenario_files: Vec<String>,
+    /// SHA-256 of the resolved scenario (`scenario.toml` in this folder).
+    pub scenario_sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_path: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paths: Option<u64>,
+    /// Threads used; the numbers do not depend on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
+    /// When the run finished (UTC).
+    pub created: String,
+    /// The files of this run, in the folder.
+    pub files: Vec<String>,
+}
+
+pub fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Manifest {
+    pub fn to_toml(&self) -> String {
+        format!(
+            "# pathcast run manifest: rerun `command` with the same version to get the same \
+             numbers.\n{}",
+            toml::to_string(self).unwrap_or_default()
+        )
+    }
+
+    /// The files listed by the manifest at `path`, or none when there is no readable manifest.
+    pub fn read_files(path: &std::path::Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| toml::from_str::<Manifest>(&text).ok())
+            .map(|m| m.files)
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,21 @@
+//! pathcast: seeded, parallel Monte Carlo simulation of negotiation scenarios.
+//!
+//! A scenario file ([`scenario`]) is checked into a [`model::Model`]; the [`simulate`] kernel
+//! draws paths of it, each from its own random stream; [`report`] turns the counts into
+//! estimates; [`export`] writes them as CSV. [`exact`] computes the same numbers exactly.
+
+pub mod compare;
+pub mod error;
+pub mod exact;
+pub mod export;
+pub mod job;
+pub mod model;
+pub mod output;
+pub mod report;
+pub mod scenario;
+pub mod simulate;
+pub mod stats;
+
+pub use error::{OutputError, ScenarioError};
+pub use model::Model;
+pub use scenario::{load, Loaded};

@@ -1,0 +1,105 @@
+//! `pathcast trace`: the story of one path, step by step.
+
+use super::percent;
+use crate::model::Model;
+use crate::simulate::{Kernel, PathRecord};
+
+/// Simulates path `path` of `seed` (the same path as in any run with that seed) and tells it.
+pub fn render(model: &Model, seed: u64, path: u64) -> String {
+    let mut kernel = Kernel::new(model, seed);
+    let mut record = PathRecord::new(model);
+    kernel.run_path(path, &mut record);
+    let mut text = format!(
+        "Path {path} of '{}' with seed {seed}: {} steps of one {}{}\n\n",
+        model.id,
+        model.horizon,
+        model.step,
+        model
+            .start
+            .map(|d| format!(" from {d}"))
+            .unwrap_or_default()
+    );
+    let mut happened = 0u64;
+    let mut quiet_since = 1;
+    for t in 1..=record.step {
+        let new: Vec<usize> = (0..model.events.len())
+            .filter(|&e| record.event_steps[e] == t)
+            .collect();
+        let outcome_now = t == record.step && !record.by_horizon;
+        if new.is_empty() && !outcome_now {
+            continue;
+        }
+        if quiet_since < t {
+            text.push_str(&quiet(model, happened, quiet_since, t - 1));
+        }
+        let hazards = model.step_hazards(happened, t);
+        let chance = |e: usize| {
+            hazards
+                .events
+                .iter()
+                .find(|&&(i, _)| i == e)
+                .map_or(0.0, |&(_, p)| p)
+        };
+        for &e in &new {
+            text.push_str(&format!(
+                "{}: {} [{}] (chance at this step {})\n",
+                model.describe_step(t),
+                model.events[e].label,
+                model.events[e].id,
+                percent(chance(e))
+            ));
+            happened |= 1 << e;
+        }
+        if outcome_now {
+            let o = record.outcome;
+            let h = hazards
+                .outcomes
+                .iter()
+                .find(|&&(i, _)| i == o)
+                .map_or(0.0, |&(_, h)| h);
+            text.push_str(&format!(
+                "{}: OUTCOME {} [{}] (chance at this step {})\n",
+                model.describe_step(t),
+                model.outcomes[o].label,
+                model.outcomes[o].id,
+                percent(h)
+            ));
+            return text;
+        }
+        quiet_since = t + 1;
+    }
+    if quiet_since <= model.horizon {
+        text.push_str(&quiet(model, happened, quiet_since, model.horizon));
+    }
+    let o = record.outcome;
+    text.push_str(&format!(
+        "Horizon reached after {}: OUTCOME {} [{}]\n",
+        model.describe_step(model.horizon),
+        model.outcomes[o].label,
+        model.outcomes[o].id
+    ));
+    text
+}
+
+fn quiet(model: &Model, happened: u64, from: u32, to: u32) -> String {
+    let hazards = model.step_hazards(happened, from);
+    let none: f64 = hazards
+        .events
+        .iter()
+        .chain(&hazards.outcomes)
+        .map(|&(_, p)| 1.0 - p)
+        .product();
+    let span = if from == to {
+        model.describe_step(from)
+    } else {
+        format!(
+            "{} to {}",
+            model.describe_step(from),
+            model.describe_step(to)
+        )
+    };
+    format!(
+        "{span}: nothing happened (chance that something would, at the first of these steps: {})\n",
+        percent(1.0 - none)
+    )
+}

@@ -1,0 +1,233 @@
+//! What a run found, in one shape for the Monte Carlo estimate and for the exact solution, so
+//! that both are written and compared the same way.
+
+use crate::model::Model;
+use crate::simulate::Tally;
+use crate::stats::{wilson, StepMass};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Method {
+    MonteCarlo {
+        paths: u64,
+        seed: u64,
+        first_path: u64,
+    },
+    Exact,
+}
+
+/// A probability, with the count and interval behind it for a Monte Carlo estimate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// Paths counted, for a Monte Carlo estimate.
+    pub count: Option<u64>,
+    /// Paths it is a proportion of (Monte Carlo only).
+    pub out_of: Option<u64>,
+    /// `None` when it is undefined (a conditional probability given an empty condition).
+    pub probability: Option<f64>,
+    /// 95% Wilson interval, for a Monte Carlo estimate.
+    pub interval: Option<(f64, f64)>,
+}
+
+impl Estimate {
+    pub fn counted(k: u64, n: u64) -> Estimate {
+        Estimate {
+            count: Some(k),
+            out_of: Some(n),
+            probability: (n > 0).then(|| k as f64 / n as f64),
+            interval: (n > 0).then(|| wilson(k, n)),
+        }
+    }
+
+    pub fn exact(p: Option<f64>) -> Estimate {
+        Estimate {
+            count: None,
+            out_of: None,
+            probability: p,
+            interval: None,
+        }
+    }
+}
+
+/// One outcome or event: how likely, and when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub id: String,
+    pub label: String,
+    pub estimate: Estimate,
+    /// Probability that it happens at each step (index = step, 0 unused).
+    pub by_step: Vec<f64>,
+}
+
+impl Line {
+    pub fn timing(&self) -> StepMass<'_> {
+        StepMass(&self.by_step)
+    }
+}
+
+/// Probabilities of each outcome among paths on which an event did (or did not) happen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conditional {
+    pub event: usize,
+    pub happened: bool,
+    /// Probability of the condition itself.
+    pub given: Estimate,
+    /// One per outcome, in outcome order.
+    pub outcomes: Vec<Estimate>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub method: Method,
+    pub outcomes: Vec<Line>,
+    pub events: Vec<Line>,
+    pub conditional: Vec<Conditional>,
+}
+
+/// Probability masses of an exact solution, in the layout of a [`Tally`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExactMasses {
+    /// `outcome_steps[o][t]`: probability of ending in outcome o at step t.
+    pub outcome_steps: Vec<Vec<f64>>,
+    /// `event_steps[e][t]`: probability that event e happens at step t.
+    pub event_steps: Vec<Vec<f64>>,
+    /// `joint[o][e]`: probability of ending in outcome o with event e having happened.
+    pub joint: Vec<Vec<f64>>,
+}
+
+fn line(id: &str, label: &str, estimate: Estimate, by_step: Vec<f64>) -> Line {
+    Line {
+        id: id.to_string(),
+        label: label.to_string(),
+        estimate,
+        by_step,
+    }
+}
+
+impl Report {
+    pub fn from_tally(model: &Model, tally: &Tally, seed: u64, first_path: u64) -> Report {
+        let n = tally.paths;
+        let per_path = |counts: &[u64]| counts.iter().map(|&c| c as f64 / n as f64).collect();
+        let outcome_counts: Vec<u64> = (0..model.outcomes.len())
+            .map(|o| tally.outcome_by_step(o).iter().sum())
+            .collect();
+        let event_counts: Vec<u64> = (0..model.events.len())
+            .map(|e| tally.event_by_step(e).iter().sum())
+            .collect();
+        let outcomes = model
+            .outcomes
+            .iter()
+            .enumerate()
+            .map(|(o, x)| {
+                let estimate = Estimate::counted(outcome_counts[o], n);
+                line(
+                    &x.id,
+                    &x.label,
+                    estimate,
+                    per_path(tally.outcome_by_step(o)),
+                )
+            })
+            .collect();
+        let events = model
+            .events
+            .iter()
+            .enumerate()
+            .map(|(e, x)| {
+                let estimate = Estimate::counted(event_counts[e], n);
+                line(&x.id, &x.label, estimate, per_path(tally.event_by_step(e)))
+            })
+            .collect();
+        let mut conditional = Vec::new();
+        for (e, &with) in event_counts.iter().enumerate() {
+            for happened in [true, false] {
+                let given = if happened { with } else { n - with };
+                let outcomes = (0..model.outcomes.len())
+                    .map(|o| {
+                        let joint = tally.joint(o, e);
+                        let k = if happened {
+                            joint
+                        } else {
+                            outcome_counts[o] - joint
+                        };
+                        Estimate::counted(k, given)
+                    })
+                    .collect();
+                conditional.push(Conditional {
+                    event: e,
+                    happened,
+                    given: Estimate::counted(given, n),
+                    outcomes,
+                });
+            }
+        }
+        Report {
+            method: Method::MonteCarlo {
+                paths: n,
+                seed,
+                first_path,
+            },
+            outcomes,
+            events,
+            conditional,
+        }
+    }
+
+    pub fn from_exact(model: &Model, masses: &ExactMasses) -> Report {
+        let sum = |v: &[f64]| v.iter().sum::<f64>();
+        let outcomes = model
+            .outcomes
+            .iter()
+            .zip(&masses.outcome_steps)
+            .map(|(x, steps)| {
+                line(
+                    &x.id,
+                    &x.label,
+                    Estimate::exact(Some(sum(steps))),
+                    steps.clone(),
+                )
+            })
+            .collect();
+        let events = model
+            .events
+            .iter()
+            .zip(&masses.event_steps)
+            .map(|(x, steps)| {
+                line(
+                    &x.id,
+                    &x.label,
+                    Estimate::exact(Some(sum(steps))),
+                    steps.clone(),
+                )
+            })
+            .collect();
+        let mut conditional = Vec::new();
+        for e in 0..model.events.len() {
+            let with = sum(&masses.event_steps[e]);
+            for happened in [true, false] {
+                let given = if happened { with } else { 1.0 - with };
+                let outcomes = (0..model.outcomes.len())
+                    .map(|o| {
+                        let joint = masses.joint[o][e];
+                        let mass = if happened {
+                            joint
+                        } else {
+                            sum(&masses.outcome_steps[o]) - joint
+                        };
+                        Estimate::exact((given > 0.0).then(|| (mass / given).clamp(0.0, 1.0)))
+                    })
+                    .collect();
+                conditional.push(Conditional {
+                    event: e,
+                    happened,
+                    given: Estimate::exact(Some(given)),
+                    outcomes,
+                });
+            }
+        }
+        Report {
+            method: Method::Exact,
+            outcomes,
+            events,
+            conditional,
+        }
+    }
+}

@@ -1,0 +1,378 @@
+//! Checks a merged scenario document and turns it into a [`Model`].
+
+use super::condition::{self, Condition, RESERVED_WORDS};
+use super::document::{Document, EventDoc, Loc};
+use super::source::{file_error, Sources};
+use crate::error::ScenarioError;
+use crate::model::{Event, Hazard, HorizonRule, Model, Modifier, Outcome, StepUnit, MAX_EVENTS};
+use chrono::NaiveDate;
+
+/// Longer horizons than this are refused: they are typos, not scenarios.
+pub const MAX_HORIZON: i64 = 100_000;
+pub const DEFAULT_PATHS: u64 = 100_000;
+
+struct Checker<'a> {
+    sources: &'a Sources,
+    document: &'a Document,
+}
+
+impl Checker<'_> {
+    fn error<T>(&self, loc: &Loc<T>, key: &str, message: impl Into<String>) -> ScenarioError {
+        self.sources.error(loc.source, &loc.span, key, message)
+    }
+
+    /// An error about a key that is missing: placed in the file the scenario was named by.
+    fn missing(&self, key: &str, what: &str) -> ScenarioError {
+        file_error(&self.sources.get(0).name, format!("{key}: missing; {what}"))
+    }
+
+    fn event_ids(&self) -> Vec<&str> {
+        self.document.events.keys().map(String::as_str).collect()
+    }
+
+    fn condition(&self, loc: &Loc<String>, key: &str) -> Result<Condition, ScenarioError> {
+        let resolve = |id: &str| -> Result<u8, String> {
+            if let Some(index) = self.document.events.get_index_of(id) {
+                Ok(index as u8)
+            } else if self.document.outcomes.contains_key(id) {
+                Err(format!(
+                    "'{id}' is an outcome; conditions name events only (a path ends at its \
+                     first outcome)"
+                ))
+            } else {
+                Err(format!(
+                    "unknown event id '{id}' (events: {})",
+                    self.event_ids().join(", ")
+                ))
+            }
+        };
+        condition::parse(&loc.value, &resolve)
+            .map_err(|e| self.error(loc, key, format!("{e} in \"{}\"", loc.value)))
+    }
+
+    fn text(&self, loc: &Option<Loc<String>>, key: &str) -> Result<Option<String>, ScenarioError> {
+        match loc {
+            Some(l) if l.value.trim().is_empty() => Err(self.error(l, key, "must not be empty")),
+            Some(l) => Ok(Some(l.value.clone())),
+            None => Ok(None),
+        }
+    }
+
+    fn probability(&self, loc: &Loc<f64>, key: &str) -> Result<f64, ScenarioError> {
+        let p = loc.value;
+        if !(0.0..=1.0).contains(&p) {
+            return Err(self.error(loc, key, format!("probability {p} is outside [0, 1]")));
+        }
+        Ok(p)
+    }
+
+    fn hazard(
+        &self,
+        event: &EventDoc,
+        key: &str,
+        p: f64,
+        horizon: u32,
+    ) -> Result<Hazard, ScenarioError> {
+        let window = match &event.window {
+            None => (1, horizon),
+            Some(loc) => {
+                let key = format!("{key}.window");
+                let [first, last] = loc.value[..] else {
+                    return Err(self.error(loc, &key, "expected [first step, last step]"));
+                };
+                if first < 1 || last < first || last > i64::from(horizon) {
+                    return Err(self.error(
+                        loc,
+                        &key,
+                        format!(
+                            "window [{first}, {last}] must satisfy 1 <= first <= last <= \
+                             horizon ({horizon})"
+                        ),
+                    ));
+                }
+                (first as u32, last as u32)
+            }
+        };
+        let when = match &event.when {
+            Some(loc) => Some(self.condition(loc, &format!("{key}.when"))?),
+            None => None,
+        };
+        let mut modifiers = Vec::new();
+        for (name, modifier) in &event.modifiers {
+            let key = format!("{key}.modifiers.{name}");
+            let when = modifier.when.as_ref().ok_or_else(|| {
+                self.missing(&format!("{key}.when"), "a modifier needs a condition")
+            })?;
+            let factor = modifier.factor.as_ref().ok_or_else(|| {
+                self.missing(&format!("{key}.factor"), "a modifier needs a factor")
+            })?;
+            if !(factor.value > 0.0 && factor.value.is_finite()) {
+                return Err(self.error(
+                    factor,
+                    &format!("{key}.factor"),
+                    format!("factor {} must be a finite number > 0", factor.value),
+                ));
+            }
+            modifiers.push(Modifier {
+                name: name.clone(),
+                when: self.condition(when, &format!("{key}.when"))?,
+                factor: factor.value,
+            });
+        }
+        Ok(Hazard {
+            p,
+            window,
+            when,
+            modifiers,
+        })
+    }
+}
+
+fn check_id(id: &str, kind: &str, sources: &Sources) -> Result<(), ScenarioError> {
+    let valid = id.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let problem = if !valid {
+        "an id starts with a letter and holds only letters, digits and _"
+    } else if RESERVED_WORDS.contains(&id) {
+        "this word belongs to the condition language (and, or, not, true, false)"
+    } else {
+        return Ok(());
+    };
+    Err(file_error(
+        &sources.get(0).name,
+        format!("{kind}.{id}: '{id}' cannot be an id: {problem}"),
+    ))
+}
+
+pub fn compile(document: &Document, sources: &Sources) -> Result<Model, ScenarioError> {
+    let c = Checker { sources, document };
+    let meta = &document.scenario;
+    let id_loc = meta
+        .id
+        .as_ref()
+        .ok_or_else(|| c.missing("scenario.id", "name the scenario, e.g. id = \"baseline\""))?;
+    let id = id_loc.value.clone();
+    let id_ok = !id.is_empty()
+        && id
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-');
+    if !id_ok {
+        return Err(c.error(
+            id_loc,
+            "scenario.id",
+            "must be letters, digits, _ or - (it names the output folder)",
+        ));
+    }
+    let title = c
+        .text(&meta.title, "scenario.title")?
+        .unwrap_or_else(|| id.clone());
+    let description = meta
+        .description
+        .as_ref()
+        .map(|d| d.value.clone())
+        .unwrap_or_default();
+    let step = match &meta.step {
+        None => StepUnit::Week,
+        Some(loc) => StepUnit::parse(&loc.value).ok_or_else(|| {
+            c.error(
+                loc,
+                "scenario.step",
+                format!("'{}' is not day, week or month", loc.value),
+            )
+        })?,
+    };
+    let horizon_loc = meta
+        .horizon
+        .as_ref()
+        .ok_or_else(|| c.missing("scenario.horizon", "give the number of steps, e.g. 52"))?;
+    if !(1..=MAX_HORIZON).contains(&horizon_loc.value) {
+        return Err(c.error(
+            horizon_loc,
+            "scenario.horizon",
+            format!(
+                "horizon {} must be between 1 and {MAX_HORIZON} steps",
+                horizon_loc.value
+            ),
+        ));
+    }
+    let horizon = horizon_loc.value as u32;
+    let start = match &meta.start {
+        None => None,
+        Some(loc) => Some(date(&c, loc)?),
+    };
+    let paths = match &meta.paths {
+        None => DEFAULT_PATHS,
+        Some(loc) if loc.value >= 1 => loc.value as u64,
+        Some(loc) => {
+            return Err(c.error(
+                loc,
+                "scenario.paths",
+                "the number of paths must be at least 1",
+            ))
+        }
+    };
+    let seed = match &meta.seed {
+        None => 0,
+        Some(loc) if loc.value >= 0 => loc.value as u64,
+        Some(loc) => return Err(c.error(loc, "scenario.seed", "the seed must be >= 0")),
+    };
+
+    if document.events.len() > MAX_EVENTS {
+        return Err(file_error(
+            &sources.get(0).name,
+            format!(
+                "events: {} events; a scenario has at most {MAX_EVENTS}",
+                document.events.len()
+            ),
+        ));
+    }
+    let mut events = Vec::new();
+    for (id, event) in &document.events {
+        check_id(id, "events", sources)?;
+        if document.outcomes.contains_key(id) {
+            return Err(file_error(
+                &sources.get(0).name,
+                format!("'{id}' is both an event and an outcome; ids must be unique"),
+            ));
+        }
+        let key = format!("events.{id}");
+        let label = c
+            .text(&event.label, &format!("{key}.label"))?
+            .ok_or_else(|| c.missing(&format!("{key}.label"), "give the event a label"))?;
+        let p_loc = event
+            .p
+            .as_ref()
+            .ok_or_else(|| c.missing(&format!("{key}.p"), "give its probability per step"))?;
+        let p = c.probability(p_loc, &format!("{key}.p"))?;
+        events.push(Event {
+            id: id.clone(),
+            label,
+            hazard: c.hazard(event, &key, p, horizon)?,
+        });
+    }
+
+    if document.outcomes.is_empty() {
+        return Err(c.missing("outcomes", "a scenario needs at least one outcome"));
+    }
+    if document.outcomes.len() > MAX_EVENTS {
+        return Err(file_error(
+            &sources.get(0).name,
+            format!("outcomes: a scenario has at most {MAX_EVENTS} outcomes"),
+        ));
+    }
+    let mut outcomes = Vec::new();
+    for (id, outcome) in &document.outcomes {
+        check_id(id, "outcomes", sources)?;
+        let key = format!("outcomes.{id}");
+        let label = c
+            .text(&outcome.label, &format!("{key}.label"))?
+            .ok_or_else(|| c.missing(&format!("{key}.label"), "give the outcome a label"))?;
+        let hazard = match &outcome.p {
+            Some(p_loc) => {
+                let p = c.probability(p_loc, &format!("{key}.p"))?;
+                Some(c.hazard(outcome, &key, p, horizon)?)
+            }
+            None => {
+                if let Some(loc) = outcome.window.as_ref() {
+                    return Err(c.error(loc, &format!("{key}.window"), horizon_only(id)));
+                }
+                if let Some(loc) = outcome.when.as_ref() {
+                    return Err(c.error(loc, &format!("{key}.when"), horizon_only(id)));
+                }
+                if !outcome.modifiers.is_empty() {
+                    return Err(c.missing(&format!("{key}.p"), &horizon_only(id)));
+                }
+                None
+            }
+        };
+        outcomes.push(Outcome {
+            id: id.clone(),
+            label,
+            hazard,
+        });
+    }
+
+    let outcome_index = |loc: &Loc<String>, key: &str| -> Result<usize, ScenarioError> {
+        document.outcomes.get_index_of(&loc.value).ok_or_else(|| {
+            c.error(
+                loc,
+                key,
+                format!(
+                    "unknown outcome '{}' (outcomes: {})",
+                    loc.value,
+                    document
+                        .outcomes
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
+    };
+    let mut horizon_rules = Vec::new();
+    if let Some(rules) = &document.horizon.rules {
+        for (i, rule) in rules.value.iter().enumerate() {
+            let key = format!("horizon.rules[{i}]");
+            horizon_rules.push(HorizonRule {
+                when: c.condition(&rule.when, &format!("{key}.when"))?,
+                outcome: outcome_index(&rule.outcome, &format!("{key}.outcome"))?,
+            });
+        }
+    }
+    let default_loc = document.horizon.default.as_ref().ok_or_else(|| {
+        c.missing(
+            "horizon.default",
+            "name the outcome of a path that reaches the horizon, e.g. default = \"stalemate\"",
+        )
+    })?;
+    let horizon_default = outcome_index(default_loc, "horizon.default")?;
+
+    let mut model = Model {
+        id,
+        title,
+        description,
+        sources: meta
+            .sources
+            .as_ref()
+            .map(|s| s.value.clone())
+            .unwrap_or_default(),
+        step,
+        horizon,
+        start,
+        paths,
+        seed,
+        events,
+        outcomes,
+        horizon_rules,
+        horizon_default,
+        segments: Vec::new(),
+        segment_of: Vec::new(),
+    };
+    model.index_segments();
+    Ok(model)
+}
+
+fn horizon_only(id: &str) -> String {
+    format!(
+        "outcome '{id}' has no p, so it is reached only through the horizon rules; give it a p \
+         to let it happen during a path"
+    )
+}
+
+fn date(c: &Checker<'_>, loc: &Loc<toml::value::Datetime>) -> Result<NaiveDate, ScenarioError> {
+    let value = &loc.value;
+    let parsed = match (&value.date, &value.time) {
+        (Some(d), None) => {
+            NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
+        }
+        _ => None,
+    };
+    parsed.ok_or_else(|| {
+        c.error(
+            loc,
+            "scenario.start",
+            format!("'{value}' is not a plain date such as 2025-08-26"),
+        )
+    })
+}

@@ -1,0 +1,193 @@
+//! The scenario file as written: TOML documents, each one layer of a scenario.
+//!
+//! Every key is optional here, because a file that `extends` another may set a single value.
+//! Each value remembers the file and byte span it came from, so that validation can name the
+//! file, the key and the line long after the layers were merged.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::ops::Range;
+
+/// A value with the place it was written: `source` indexes the loader's list of sources.
+#[derive(Debug, Clone)]
+pub struct Loc<T> {
+    pub value: T,
+    pub source: usize,
+    pub span: Range<usize>,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Loc<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let spanned = toml::Spanned::<T>::deserialize(deserializer)?;
+        Ok(Loc {
+            span: spanned.span(),
+            value: spanned.into_inner(),
+            source: usize::MAX,
+        })
+    }
+}
+
+impl<T: Serialize> Serialize for Loc<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value.serialize(serializer)
+    }
+}
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Document {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extends: Option<Loc<String>>,
+    #[serde(default)]
+    pub scenario: MetaDoc,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub events: IndexMap<String, EventDoc>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub outcomes: IndexMap<String, EventDoc>,
+    #[serde(default)]
+    pub horizon: HorizonDoc,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetaDoc {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<Loc<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<Loc<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<Loc<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Loc<Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<Loc<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub horizon: Option<Loc<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<Loc<toml::value::Datetime>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Loc<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<Loc<i64>>,
+}
+
+/// An event or an outcome: both are hazards that may happen at a step.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventDoc {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<Loc<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p: Option<Loc<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<Loc<Vec<i64>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<Loc<String>>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub modifiers: IndexMap<String, ModifierDoc>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModifierDoc {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<Loc<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub factor: Option<Loc<f64>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HorizonDoc {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Loc<Vec<HorizonRuleDoc>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<Loc<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HorizonRuleDoc {
+    pub when: Loc<String>,
+    pub outcome: Loc<String>,
+}
+
+impl Document {
+    /// Records that every value in this document came from source `source`.
+    pub fn set_source(&mut self, source: usize) {
+        fn mark<T>(loc: &mut Option<Loc<T>>, source: usize) {
+            if let Some(loc) = loc {
+                loc.source = source;
+            }
+        }
+        mark(&mut self.extends, source);
+        let m = &mut self.scenario;
+        mark(&mut m.id, source);
+        mark(&mut m.title, source);
+        mark(&mut m.description, source);
+        mark(&mut m.sources, source);
+        mark(&mut m.step, source);
+        mark(&mut m.horizon, source);
+        mark(&mut m.start, source);
+        mark(&mut m.paths, source);
+        mark(&mut m.seed, source);
+        for event in self.events.values_mut().chain(self.outcomes.values_mut()) {
+            mark(&mut event.label, source);
+            mark(&mut event.p, source);
+            mark(&mut event.window, source);
+            mark(&mut event.when, source);
+            for modifier in event.modifiers.values_mut() {
+                mark(&mut modifier.when, source);
+                mark(&mut modifier.factor, source);
+            }
+        }
+        mark(&mut self.horizon.rules, source);
+        if let Some(rules) = &mut self.horizon.rules {
+            for rule in &mut rules.value {
+                rule.when.source = source;
+                rule.outcome.source = source;
+            }
+        }
+        mark(&mut self.horizon.default, source);
+    }
+
+    /// Lays `over` on top of `self`: every value `over` sets replaces the one here; events,
+    /// outcomes and modifiers are merged by id; a list (sources, window, rules) is replaced whole.
+    pub fn overlay(&mut self, over: Document) {
+        let (m, o) = (&mut self.scenario, over.scenario);
+        replace(&mut m.id, o.id);
+        replace(&mut m.title, o.title);
+        replace(&mut m.description, o.description);
+        replace(&mut m.sources, o.sources);
+        replace(&mut m.step, o.step);
+        replace(&mut m.horizon, o.horizon);
+        replace(&mut m.start, o.start);
+        replace(&mut m.paths, o.paths);
+        replace(&mut m.seed, o.seed);
+        overlay_events(&mut self.events, over.events);
+        overlay_events(&mut self.outcomes, over.outcomes);
+        replace(&mut self.horizon.rules, over.horizon.rules);
+        replace(&mut self.horizon.default, over.horizon.default);
+    }
+}
+
+fn replace<T>(base: &mut Option<T>, over: Option<T>) {
+    if over.is_some() {
+        *base = over;
+    }
+}
+
+fn overlay_events(base: &mut IndexMap<String, EventDoc>, over: IndexMap<String, EventDoc>) {
+    for (id, event) in over {
+        let target = base.entry(id).or_default();
+        replace(&mut target.label, event.label);
+        replace(&mut target.p, event.p);
+        replace(&mut target.window, event.window);
+        replace(&mut target.when, event.when);
+        for (name, modifier) in event.modifiers {
+            let m = target.modifiers.entry(name).or_default();
+            replace(&mut m.when, modifier.when);
+            replace(&mut m.factor, modifier.factor);
+        }
+    }
+}

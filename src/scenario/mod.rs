@@ -1,0 +1,286 @@
+//! Scenario files: finding them, reading them, layering `extends` and `--set`, and checking
+//! them into a [`Model`].
+
+mod compile;
+pub mod condition;
+pub mod document;
+pub mod presets;
+pub mod source;
+
+use crate::error::ScenarioError;
+use crate::model::Model;
+use document::Document;
+use source::{file_error, read_file, Source, Sources};
+use std::path::{Path, PathBuf};
+
+/// A chain of `extends` longer than this is refused.
+const MAX_EXTENDS_DEPTH: usize = 16;
+
+/// A scenario ready to run, with what it was made from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub model: Model,
+    /// The scenario with every layer applied, as a standalone scenario file.
+    pub resolved: String,
+    /// The files and presets it was read from, the one named first.
+    pub files: Vec<String>,
+    /// Things the user should know about how the scenario was found.
+    pub notes: Vec<String>,
+}
+
+/// Loads a scenario named by a file path or a preset name, applying `--set` overrides.
+/// Relative paths and the local `scenarios/` folder are looked up from the current directory.
+pub fn load(spec: &str, sets: &[String]) -> Result<Loaded, ScenarioError> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    load_from(spec, sets, &cwd)
+}
+
+/// As [`load`], with `cwd` as the folder that relative paths start from.
+pub fn load_from(spec: &str, sets: &[String], cwd: &Path) -> Result<Loaded, ScenarioError> {
+    let mut notes = Vec::new();
+    let mut sources = Sources::default();
+    let root = sources.push(find(spec, cwd, &mut notes)?);
+    let mut chain = vec![sources.get(root).identity.clone()];
+    let mut document = load_layers(&mut sources, root, &mut chain)?;
+    for set in sets {
+        let layer = set_layer(&mut sources, set)?;
+        check_set_targets(&document, &layer, &sources)?;
+        document.overlay(layer);
+    }
+    let model = compile::compile(&document, &sources)?;
+    let resolved = toml::to_string(&document).map_err(|e| {
+        file_error(
+            &sources.get(root).name,
+            format!("cannot write resolved scenario: {e}"),
+        )
+    })?;
+    let files = sources
+        .0
+        .iter()
+        .filter(|s| !s.name.starts_with("--set"))
+        .map(|s| s.name.clone())
+        .collect();
+    Ok(Loaded {
+        model,
+        resolved,
+        files,
+        notes,
+    })
+}
+
+fn file_source(path: &Path) -> Result<Source, ScenarioError> {
+    let text = read_file(path)?;
+    let identity = std::fs::canonicalize(path)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| path.display().to_string());
+    Ok(Source {
+        name: path.display().to_string(),
+        text,
+        dir: Some(path.parent().unwrap_or(Path::new("")).to_path_buf()),
+        identity,
+        has_lines: true,
+    })
+}
+
+fn preset_source(name: &str, text: &str) -> Source {
+    Source {
+        name: format!("preset {name}"),
+        text: text.to_string(),
+        dir: None,
+        identity: format!("preset {name}"),
+        has_lines: true,
+    }
+}
+
+/// A file path runs that file. A bare preset name runs `./scenarios/<name>.toml` when that
+/// file exists (so that edits to a checkout's presets take effect), else the built-in preset.
+fn find(spec: &str, cwd: &Path, notes: &mut Vec<String>) -> Result<Source, ScenarioError> {
+    let path = cwd.join(spec);
+    if path.is_file() {
+        return file_source(Path::new(spec)).or_else(|_| file_source(&path));
+    }
+    let looks_like_path = spec.contains('/') || spec.contains('\\') || spec.ends_with(".toml");
+    if looks_like_path || presets::get(spec).is_none() {
+        return Err(file_error(
+            spec,
+            format!(
+                "no such scenario file or preset (presets: {})",
+                presets::names().join(", ")
+            ),
+        ));
+    }
+    let name = spec.strip_suffix(".toml").unwrap_or(spec);
+    let builtin = presets::get(name).unwrap_or_default();
+    let local = Path::new("scenarios").join(format!("{name}.toml"));
+    if cwd.join(&local).is_file() {
+        let source = file_source(&local).or_else(|_| file_source(&cwd.join(&local)))?;
+        if source.text != builtin {
+            notes.push(format!(
+                "using {} (it differs from the built-in preset '{name}'; \
+                 run another folder's copy by giving its path)",
+                local.display()
+            ));
+        }
+        return Ok(source);
+    }
+    Ok(preset_source(name, builtin))
+}
+
+fn parse(sources: &Sources, index: usize) -> Result<Document, ScenarioError> {
+    let source = sources.get(index);
+    let mut document: Document = toml::from_str(&source.text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        let line_text = source.text[..span.start.min(source.text.len())]
+            .rsplit('\n')
+            .next()
+            .unwrap_or("")
+            .to_string()
+            + source.text[span.start.min(source.text.len())..]
+                .split('\n')
+                .next()
+                .unwrap_or("");
+        ScenarioError {
+            place: sources.place(index, &span),
+            message: format!("{}\n    {}", e.message().trim_end(), line_text.trim()),
+        }
+    })?;
+    document.set_source(index);
+    Ok(document)
+}
+
+/// Reads source `index` and everything it extends, parents first.
+fn load_layers(
+    sources: &mut Sources,
+    index: usize,
+    chain: &mut Vec<String>,
+) -> Result<Document, ScenarioError> {
+    let mut document = parse(sources, index)?;
+    let Some(extends) = document.extends.take() else {
+        return Ok(document);
+    };
+    let at = |sources: &Sources, message: String| {
+        sources.error(index, &extends.span, "extends", message)
+    };
+    if chain.len() >= MAX_EXTENDS_DEPTH {
+        return Err(at(
+            sources,
+            format!("chain of extends is deeper than {MAX_EXTENDS_DEPTH}"),
+        ));
+    }
+    let parent = resolve_extends(sources.get(index), &extends.value).map_err(|m| at(sources, m))?;
+    if let Some(position) = chain.iter().position(|id| *id == parent.identity) {
+        let mut cycle = chain[position..].to_vec();
+        cycle.push(parent.identity.clone());
+        return Err(at(
+            sources,
+            format!("extends cycle: {}", cycle.join(" -> ")),
+        ));
+    }
+    chain.push(parent.identity.clone());
+    let parent_index = sources.push(parent);
+    let mut base = load_layers(sources, parent_index, chain)?;
+    chain.pop();
+    base.overlay(document);
+    Ok(base)
+}
+
+/// `extends` names a file relative to the extending file's folder, or a built-in preset.
+fn resolve_extends(child: &Source, name: &str) -> Result<Source, String> {
+    if let Some(dir) = &child.dir {
+        let path = dir.join(name);
+        if path.is_file() {
+            return file_source(&path).map_err(|e| e.to_string());
+        }
+    }
+    let preset = name.strip_suffix(".toml").unwrap_or(name);
+    match presets::get(preset) {
+        Some(text) if !name.contains('/') => Ok(preset_source(preset, text)),
+        _ => Err(format!(
+            "cannot find '{name}'{} nor a preset of that name",
+            child
+                .dir
+                .as_ref()
+                .map(|d| format!(" in '{}'", d.display()))
+                .unwrap_or_default()
+        )),
+    }
+}
+
+/// `--set key=value` is one line of TOML; a value that is not valid TOML is taken as a string,
+/// so that `--set events.x.when=a and b` works without quotes.
+fn set_layer(sources: &mut Sources, set: &str) -> Result<Document, ScenarioError> {
+    let name = format!("--set '{set}'");
+    let Some((key, value)) = set.split_once('=') else {
+        return Err(file_error(
+            &name,
+            "expected key=value, e.g. events.meeting.p=0.1",
+        ));
+    };
+    let (key, value) = (key.trim(), value.trim());
+    let valid_key = !key.is_empty()
+        && key.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        });
+    if !valid_key {
+        return Err(file_error(
+            &name,
+            format!("'{key}' is not a key, e.g. events.meeting.p"),
+        ));
+    }
+    if key == "extends" {
+        return Err(file_error(
+            &name,
+            "extends cannot be set from the command line",
+        ));
+    }
+    let mut text = format!("{key} = {value}\n");
+    if text.parse::<toml::Table>().is_err() {
+        text = format!("{key} = {}\n", toml::Value::String(value.to_string()));
+    }
+    let index = sources.push(Source {
+        name,
+        text,
+        dir: None,
+        identity: String::new(),
+        has_lines: false,
+    });
+    parse(sources, index)
+}
+
+/// `--set` tunes what the scenario has; it cannot add events, outcomes or modifiers.
+fn check_set_targets(
+    base: &Document,
+    layer: &Document,
+    sources: &Sources,
+) -> Result<(), ScenarioError> {
+    let name = &sources.get(sources.0.len() - 1).name;
+    for (kind, have, set) in [
+        ("event", &base.events, &layer.events),
+        ("outcome", &base.outcomes, &layer.outcomes),
+    ] {
+        for (id, event) in set {
+            let Some(existing) = have.get(id) else {
+                let known: Vec<&str> = have.keys().map(String::as_str).collect();
+                return Err(file_error(
+                    name,
+                    format!(
+                        "the scenario has no {kind} '{id}' ({kind}s: {})",
+                        known.join(", ")
+                    ),
+                ));
+            };
+            for modifier in event.modifiers.keys() {
+                if !existing.modifiers.contains_key(modifier) {
+                    return Err(file_error(
+                        name,
+                        format!("{kind} '{id}' has no modifier '{modifier}'"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
