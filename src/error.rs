@@ -24,3 +24,8 @@ pub enum OutputError {
     #[error("--out {path}: {message}")]
     BadFolder { path: PathBuf, message: String },
 }
+
+/// A run setting (a flag or its default from the scenario) that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingError(pub String);

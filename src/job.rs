@@ -1,6 +1,6 @@
 //! A whole `pathcast run` or `pathcast exact`: simulate or solve, then write the output folder.
 
-use crate::error::OutputError;
+use crate::error::{OutputError, SettingError};
 use crate::exact;
 use crate::export::{self, csv as tables, Manifest, OutputSet};
 use crate::report::Report;
@@ -60,12 +60,18 @@ pub fn run(
         seed: settings.seed.unwrap_or(model.seed),
         keep_records: settings.paths_csv,
     };
-    anyhow::ensure!(options.paths >= 1, "--paths must be at least 1");
-    options
+    let within_counters = options
         .first_path
         .checked_add(options.paths)
-        .filter(|&end| end <= i64::MAX as u64)
-        .context("--first-path plus --paths is beyond 2^63 paths, more than the counters hold")?;
+        .is_some_and(|end| end <= i64::MAX as u64);
+    if options.paths == 0 || !within_counters {
+        return Err(SettingError(format!(
+            "--paths {} from --first-path {}: a run needs at least one path, and path indices \
+             stay below 2^63 so that every count fits its counter",
+            options.paths, options.first_path
+        ))
+        .into());
+    }
     let threads = threads(settings.threads);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)

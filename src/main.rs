@@ -3,6 +3,7 @@ mod cli;
 use anyhow::Context;
 use clap::Parser;
 use cli::{Cli, Command, ExactArgs, RunArgs, ScenarioArgs, TraceArgs};
+use pathcast::error::SettingError;
 use pathcast::job::{self, Interrupted, RunSettings};
 use pathcast::output::{describe, progress_bar, summary, table, trace};
 use pathcast::{compare, exact, scenario, OutputError, ScenarioError};
@@ -23,11 +24,6 @@ const EXIT_INTERRUPTED: u8 = 130;
 )]
 struct Disagreement(f64);
 
-/// A flag value that is not usable.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct BadFlag(String);
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match dispatch(cli) {
@@ -46,7 +42,7 @@ fn exit_code(err: &anyhow::Error) -> u8 {
     } else if err.is::<Disagreement>() {
         EXIT_DISAGREE
     } else if err.is::<ScenarioError>()
-        || err.is::<BadFlag>()
+        || err.is::<SettingError>()
         || matches!(err.downcast_ref(), Some(OutputError::BadFolder { .. }))
     {
         EXIT_BAD_INPUT
