@@ -102,13 +102,6 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         command: command_line(),
     };
     let paths = settings.paths.unwrap_or(loaded.model.paths);
-    if settings
-        .first_path
-        .checked_add(paths)
-        .is_none_or(|end| end > i64::MAX as u64)
-    {
-        return Err(BadFlag("--first-path plus --paths is beyond 2^63 paths".into()).into());
-    }
     let cancel = cancel_flag();
     let bar = progress_bar::new(paths);
     let started = Instant::now();
