@@ -56,6 +56,9 @@ pub struct Line {
     pub estimate: Estimate,
     /// Probability that it happens at each step (index = step, 0 unused).
     pub by_step: Vec<f64>,
+    /// Probability that it has happened by each step (index = step). For a Monte Carlo
+    /// estimate it is computed from integer counts, so it carries no rounding noise.
+    pub by_step_cumulative: Vec<f64>,
 }
 
 impl Line {
@@ -94,19 +97,46 @@ pub struct ExactMasses {
     pub joint: Vec<Vec<f64>>,
 }
 
-fn line(id: &str, label: &str, estimate: Estimate, by_step: Vec<f64>) -> Line {
+fn counted_line(id: &str, label: &str, counts: &[u64], paths: u64) -> Line {
+    let per_path = |c: u64| c as f64 / paths as f64;
+    let mut running = 0u64;
+    let cumulative = counts
+        .iter()
+        .map(|&c| {
+            running += c;
+            per_path(running)
+        })
+        .collect();
     Line {
         id: id.to_string(),
         label: label.to_string(),
-        estimate,
-        by_step,
+        estimate: Estimate::counted(running, paths),
+        by_step: counts.iter().map(|&c| per_path(c)).collect(),
+        by_step_cumulative: cumulative,
+    }
+}
+
+fn exact_line(id: &str, label: &str, masses: &[f64]) -> Line {
+    let mut running = 0.0;
+    let cumulative = masses
+        .iter()
+        .map(|&m| {
+            running += m;
+            running
+        })
+        .collect();
+    Line {
+        id: id.to_string(),
+        label: label.to_string(),
+        estimate: Estimate::exact(Some(running)),
+        by_step: masses.to_vec(),
+        by_step_cumulative: cumulative,
     }
 }
 
 impl Report {
     pub fn from_tally(model: &Model, tally: &Tally, seed: u64, first_path: u64) -> Report {
         let n = tally.paths;
-        let per_path = |counts: &[u64]| counts.iter().map(|&c| c as f64 / n as f64).collect();
         let outcome_counts: Vec<u64> = (0..model.outcomes.len())
             .map(|o| tally.outcome_by_step(o).iter().sum())
             .collect();
@@ -117,24 +147,13 @@ impl Report {
             .outcomes
             .iter()
             .enumerate()
-            .map(|(o, x)| {
-                let estimate = Estimate::counted(outcome_counts[o], n);
-                line(
-                    &x.id,
-                    &x.label,
-                    estimate,
-                    per_path(tally.outcome_by_step(o)),
-                )
-            })
+            .map(|(o, x)| counted_line(&x.id, &x.label, tally.outcome_by_step(o), n))
             .collect();
         let events = model
             .events
             .iter()
             .enumerate()
-            .map(|(e, x)| {
-                let estimate = Estimate::counted(event_counts[e], n);
-                line(&x.id, &x.label, estimate, per_path(tally.event_by_step(e)))
-            })
+            .map(|(e, x)| counted_line(&x.id, &x.label, tally.event_by_step(e), n))
             .collect();
         let mut conditional = Vec::new();
         for (e, &with) in event_counts.iter().enumerate() {
@@ -177,27 +196,13 @@ impl Report {
             .outcomes
             .iter()
             .zip(&masses.outcome_steps)
-            .map(|(x, steps)| {
-                line(
-                    &x.id,
-                    &x.label,
-                    Estimate::exact(Some(sum(steps))),
-                    steps.clone(),
-                )
-            })
+            .map(|(x, steps)| exact_line(&x.id, &x.label, steps))
             .collect();
         let events = model
             .events
             .iter()
             .zip(&masses.event_steps)
-            .map(|(x, steps)| {
-                line(
-                    &x.id,
-                    &x.label,
-                    Estimate::exact(Some(sum(steps))),
-                    steps.clone(),
-                )
-            })
+            .map(|(x, steps)| exact_line(&x.id, &x.label, steps))
             .collect();
         let mut conditional = Vec::new();
         for e in 0..model.events.len() {

@@ -103,16 +103,16 @@ pub fn timeline(model: &Model, report: &Report) -> Result<Vec<u8>, csv::Error> {
     let lines: Vec<&Line> = report.events.iter().chain(&report.outcomes).collect();
     header.extend(lines.iter().map(|l| l.id.clone()));
     let mut rows = vec![header];
-    let mut cumulative = vec![0.0; lines.len()];
     for t in 1..=model.horizon {
         let mut row = vec![t.to_string()];
         if model.start.is_some() {
             row.push(date_cell(model, Some(t)));
         }
-        for (sum, line) in cumulative.iter_mut().zip(&lines) {
-            *sum += line.by_step[t as usize];
-            row.push(number(*sum));
-        }
+        row.extend(
+            lines
+                .iter()
+                .map(|l| number(l.by_step_cumulative[t as usize])),
+        );
         rows.push(row);
     }
     to_bytes(rows)

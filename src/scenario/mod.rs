@@ -129,23 +129,44 @@ fn find(spec: &str, cwd: &Path, notes: &mut Vec<String>) -> Result<Source, Scena
 fn parse(sources: &Sources, index: usize) -> Result<Document, ScenarioError> {
     let source = sources.get(index);
     let mut document: Document = toml::from_str(&source.text).map_err(|e| {
-        let span = e.span().unwrap_or(0..0);
-        let line_text = source.text[..span.start.min(source.text.len())]
-            .rsplit('\n')
-            .next()
-            .unwrap_or("")
-            .to_string()
-            + source.text[span.start.min(source.text.len())..]
-                .split('\n')
-                .next()
-                .unwrap_or("");
+        let at = e.span().map_or(0, |s| s.start).min(source.text.len());
+        let line_start = source.text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let line = source.text[line_start..].lines().next().unwrap_or("");
+        let key = key_at(&source.text[..line_start], line);
+        let place = sources.place(index, &(at..at));
         ScenarioError {
-            place: sources.place(index, &span),
-            message: format!("{}\n    {}", e.message().trim_end(), line_text.trim()),
+            place: if key.is_empty() {
+                place
+            } else {
+                format!("{place}: {key}")
+            },
+            message: format!("{}\n    {}", e.message().trim_end(), line.trim()),
         }
     })?;
     document.set_source(index);
     Ok(document)
+}
+
+/// The dotted key written on `line`, inside the last `[table]` header of `before`: a best
+/// effort that names the key in TOML errors, which give only a position.
+fn key_at(before: &str, line: &str) -> String {
+    let table = before
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim())
+        .filter(|k| !k.is_empty() && !k.starts_with('[') && !k.starts_with('#'))
+        .map(|k| k.replace(' ', ""));
+    match (table, key) {
+        (Some(t), Some(k)) => format!("{t}.{k}"),
+        (None, Some(k)) => k,
+        (_, None) if line.trim_start().starts_with('[') => line.trim().to_string(),
+        _ => String::new(),
+    }
 }
 
 /// Reads source `index` and everything it extends, parents first.
