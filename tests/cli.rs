@@ -1,0 +1,553 @@
+//! The `pathcast` binary, run as a user would.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::fs;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+
+const TABLES: [&str; 4] = [
+    "outcomes.csv",
+    "events.csv",
+    "timeline.csv",
+    "conditional.csv",
+];
+
+fn pathcast(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("pathcast").unwrap();
+    cmd.current_dir(dir);
+    cmd
+}
+
+fn read(path: PathBuf) -> String {
+    fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A small valid scenario; `extra` is appended so a test can add or break one thing.
+fn scenario(extra: &str) -> String {
+    format!(
+        r#"[scenario]
+id = "small"
+title = "Small"
+horizon = 10
+start = 2025-01-06
+seed = 3
+
+[events.talks]
+label = "Talks open"
+p = 0.3
+
+[events.sanctions]
+label = "Sanctions"
+p = 0.1
+window = [2, 8]
+[events.sanctions.modifiers.stalled]
+when = "not talks"
+factor = 2.0
+
+[outcomes.deal]
+label = "Deal"
+p = 0.2
+when = "talks"
+
+[outcomes.none]
+label = "No deal"
+
+[horizon]
+default = "none"
+{extra}"#
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn run_baseline_writes_every_table_and_a_summary() {
+    let dir = TempDir::new().unwrap();
+    pathcast(dir.path())
+        .args(["run", "baseline", "--paths", "20000"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("Ceasefire agreed")
+                .and(predicate::str::contains("95% interval")),
+        );
+    let out = dir.path().join("output/baseline");
+    for table in TABLES.iter().chain(&["manifest.toml", "scenario.toml"]) {
+        assert!(out.join(table).is_file(), "{table} missing");
+    }
+    assert!(!out.join("paths.csv").exists());
+    let outcomes = read(out.join("outcomes.csv"));
+    assert!(outcomes.starts_with("outcome,label,count,probability,ci_low,ci_high,mean_step,"));
+    assert!(outcomes.contains("2025-") || outcomes.contains("2026-"));
+    let manifest = read(out.join("manifest.toml"));
+    assert!(manifest.contains("seed = 20250826") && manifest.contains("paths = 20000"));
+    // No temporary files are left behind.
+    let leftovers: Vec<_> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn output_is_byte_identical_for_one_and_two_threads() {
+    let dir = TempDir::new().unwrap();
+    for threads in ["1", "2"] {
+        pathcast(dir.path())
+            .args([
+                "run",
+                "baseline",
+                "--paths",
+                "100000",
+                "--paths-csv",
+                "--threads",
+                threads,
+            ])
+            .args(["--out", &format!("t{threads}")])
+            .assert()
+            .success();
+    }
+    for table in TABLES.iter().chain(&["paths.csv", "scenario.toml"]) {
+        let one = fs::read(dir.path().join("t1").join(table)).unwrap();
+        let two = fs::read(dir.path().join("t2").join(table)).unwrap();
+        assert!(one == two, "{table} differs between 1 and 2 threads");
+    }
+}
+
+#[test]
+fn a_slice_of_paths_is_the_same_paths_as_in_a_longer_run() {
+    let dir = TempDir::new().unwrap();
+    pathcast(dir.path())
+        .args([
+            "run",
+            "baseline",
+            "--paths",
+            "30000",
+            "--paths-csv",
+            "--out",
+            "long",
+        ])
+        .assert()
+        .success();
+    pathcast(dir.path())
+        .args([
+            "run",
+            "baseline",
+            "--first-path",
+            "12345",
+            "--paths",
+            "9000",
+        ])
+        .args(["--paths-csv", "--out", "slice"])
+        .assert()
+        .success();
+    let long = read(dir.path().join("long/paths.csv"));
+    let slice = read(dir.path().join("slice/paths.csv"));
+    let long_rows: Vec<&str> = long.lines().collect();
+    let slice_rows: Vec<&str> = slice.lines().collect();
+    assert_eq!(long_rows[0], slice_rows[0], "headers");
+    assert_eq!(slice_rows.len(), 9001);
+    assert_eq!(&long_rows[12346..12346 + 9000], &slice_rows[1..]);
+}
+
+#[test]
+fn trace_tells_the_same_path_as_a_run() {
+    let dir = TempDir::new().unwrap();
+    pathcast(dir.path())
+        .args([
+            "run",
+            "baseline",
+            "--paths",
+            "50",
+            "--paths-csv",
+            "--out",
+            "run",
+        ])
+        .assert()
+        .success();
+    let paths = read(dir.path().join("run/paths.csv"));
+    for row in paths.lines().skip(1).take(20) {
+        let cells: Vec<&str> = row.split(',').collect();
+        let (path, outcome) = (cells[0], cells[1]);
+        let story = pathcast(dir.path())
+            .args(["trace", "baseline", "--path", path])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let story = String::from_utf8(story).unwrap();
+        let last = story.lines().last().unwrap();
+        assert!(
+            last.contains("OUTCOME") && last.contains(&format!("[{outcome}]")),
+            "path {path}: {last}"
+        );
+    }
+}
+
+#[test]
+fn every_preset_checks_and_runs() {
+    let dir = TempDir::new().unwrap();
+    let list = pathcast(dir.path())
+        .arg("list")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let list = String::from_utf8(list).unwrap();
+    let names: Vec<&str> = list
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert!(names.len() >= 5, "{names:?}");
+    for name in names {
+        pathcast(dir.path())
+            .args(["check", name])
+            .assert()
+            .success();
+        pathcast(dir.path())
+            .args(["run", name, "--paths", "5000"])
+            .assert()
+            .success();
+        assert!(dir
+            .path()
+            .join("output")
+            .join(name)
+            .join("outcomes.csv")
+            .is_file());
+    }
+}
+
+#[test]
+fn exact_writes_the_same_tables_with_empty_interval_columns() {
+    let dir = TempDir::new().unwrap();
+    pathcast(dir.path())
+        .args(["exact", "baseline"])
+        .assert()
+        .success();
+    let exact = dir.path().join("output/baseline-exact");
+    pathcast(dir.path())
+        .args(["run", "baseline", "--paths", "1000"])
+        .assert()
+        .success();
+    let run = dir.path().join("output/baseline");
+    for table in TABLES {
+        let header = |dir: &Path| read(dir.join(table)).lines().next().unwrap().to_string();
+        assert_eq!(header(&exact), header(&run), "{table}");
+    }
+    let outcomes = read(exact.join("outcomes.csv"));
+    let row: Vec<&str> = outcomes.lines().nth(1).unwrap().split(',').collect();
+    // outcome,label,count,probability,ci_low,ci_high
+    assert_eq!((row[2], row[4], row[5]), ("", "", ""));
+    assert!(row[3].parse::<f64>().unwrap() > 0.0);
+}
+
+#[test]
+fn check_exact_passes_on_the_baseline() {
+    let dir = TempDir::new().unwrap();
+    pathcast(dir.path())
+        .args(["run", "baseline", "--paths", "200000", "--check-exact"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("OK: every estimate agrees"));
+}
+
+#[test]
+fn check_describes_the_scenario() {
+    let dir = TempDir::new().unwrap();
+    write(dir.path(), "small.toml", &scenario(""));
+    pathcast(dir.path())
+        .args(["check", "small.toml"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("x2 if not talks")
+                .and(predicate::str::contains("weeks 2-8"))
+                .and(predicate::str::contains("at the horizon only")),
+        );
+}
+
+#[test]
+fn a_preset_runs_from_any_folder_and_a_local_copy_wins() {
+    let dir = TempDir::new().unwrap();
+    pathcast(dir.path())
+        .args(["check", "baseline"])
+        .assert()
+        .success();
+    let local = dir.path().join("scenarios");
+    fs::create_dir(&local).unwrap();
+    let builtin = pathcast::scenario::presets::get("baseline").unwrap();
+    fs::write(
+        local.join("baseline.toml"),
+        builtin.replace("p = 0.009", "p = 0.05"),
+    )
+    .unwrap();
+    pathcast(dir.path())
+        .args(["check", "baseline"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("5.0%"))
+        .stderr(predicate::str::contains("using scenarios/baseline.toml"));
+}
+
+#[test]
+fn extends_and_set_override_single_values() {
+    let dir = TempDir::new().unwrap();
+    write(dir.path(), "small.toml", &scenario(""));
+    write(
+        dir.path(),
+        "variant.toml",
+        "extends = \"small.toml\"\n[scenario]\nid = \"variant\"\n[events.talks]\np = 0.9\n",
+    );
+    pathcast(dir.path())
+        .args([
+            "run",
+            "variant.toml",
+            "--paths",
+            "1000",
+            "--set",
+            "outcomes.deal.p=0.5",
+        ])
+        .assert()
+        .success();
+    let resolved = read(dir.path().join("output/variant/scenario.toml"));
+    assert!(
+        resolved.contains("p = 0.9") && resolved.contains("p = 0.5"),
+        "{resolved}"
+    );
+    assert!(resolved.contains("label = \"Sanctions\""));
+    assert!(!resolved.lines().any(|l| l.starts_with("extends")));
+    // The resolved scenario runs on its own.
+    pathcast(dir.path())
+        .args(["check", "output/variant/scenario.toml"])
+        .assert()
+        .success();
+}
+
+/// Runs `pathcast run` on a broken scenario and checks the exit code, that the message names
+/// what it should, and that nothing was written.
+fn assert_refused(files: &[(&str, &str)], args: &[&str], expected: &[&str]) {
+    let dir = TempDir::new().unwrap();
+    for (name, text) in files {
+        write(dir.path(), name, text);
+    }
+    let assert = pathcast(dir.path())
+        .args(["run"])
+        .args(args)
+        .args(["--paths", "100"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    for part in expected {
+        assert!(stderr.contains(part), "expected {part:?} in: {stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        !dir.path().join("output").exists(),
+        "output written for bad input"
+    );
+}
+
+#[test]
+fn unknown_key_is_refused_with_file_key_and_line() {
+    let text = scenario("").replace("p = 0.3", "p = 0.3\nprobability = 0.3");
+    assert_refused(
+        &[("bad.toml", &text)],
+        &["bad.toml"],
+        &[
+            "bad.toml:11",
+            "events.talks.probability",
+            "unknown field `probability`",
+        ],
+    );
+}
+
+#[test]
+fn unknown_event_in_condition_is_refused() {
+    let text = scenario("").replace("when = \"talks\"", "when = \"talks and sanction\"");
+    assert_refused(
+        &[("bad.toml", &text)],
+        &["bad.toml"],
+        &[
+            "bad.toml:23",
+            "outcomes.deal.when",
+            "unknown event id 'sanction'",
+        ],
+    );
+}
+
+#[test]
+fn probability_outside_zero_one_is_refused() {
+    for bad in ["1.5", "-0.1", "nan", "inf"] {
+        let text = scenario("").replace("p = 0.3", &format!("p = {bad}"));
+        assert_refused(
+            &[("bad.toml", &text)],
+            &["bad.toml"],
+            &["bad.toml:10", "events.talks.p", "outside [0, 1]"],
+        );
+    }
+}
+
+#[test]
+fn factor_not_positive_is_refused() {
+    for bad in ["0", "-2", "0.0", "inf"] {
+        let text = scenario("").replace("factor = 2.0", &format!("factor = {bad}"));
+        assert_refused(
+            &[("bad.toml", &text)],
+            &["bad.toml"],
+            &[
+                "bad.toml:18",
+                "events.sanctions.modifiers.stalled.factor",
+                "> 0",
+            ],
+        );
+    }
+}
+
+#[test]
+fn window_outside_the_horizon_is_refused() {
+    for bad in ["[0, 5]", "[2, 11]", "[5, 3]", "[1]"] {
+        let text = scenario("").replace("window = [2, 8]", &format!("window = {bad}"));
+        assert_refused(
+            &[("bad.toml", &text)],
+            &["bad.toml"],
+            &["bad.toml:15", "events.sanctions.window"],
+        );
+    }
+}
+
+#[test]
+fn cycle_in_extends_is_refused() {
+    assert_refused(
+        &[
+            ("a.toml", "extends = \"b.toml\"\n"),
+            ("b.toml", "# b\nextends = \"a.toml\"\n"),
+        ],
+        &["a.toml"],
+        &["b.toml:2", "extends", "cycle", "a.toml -> ", "b.toml -> "],
+    );
+    assert_refused(
+        &[("self.toml", "extends = \"self.toml\"\n")],
+        &["self.toml"],
+        &["self.toml:1", "extends", "cycle"],
+    );
+}
+
+#[test]
+fn missing_parent_is_refused() {
+    assert_refused(
+        &[("a.toml", "\nextends = \"nowhere.toml\"\n")],
+        &["a.toml"],
+        &["a.toml:2", "extends", "cannot find 'nowhere.toml'"],
+    );
+}
+
+#[test]
+fn duplicate_ids_are_refused() {
+    let twice = scenario("").replace("[events.sanctions]", "[events.talks]\n[events.sanctions]");
+    assert_refused(
+        &[("bad.toml", &twice)],
+        &["bad.toml"],
+        &["bad.toml:", "duplicate key"],
+    );
+    let both = scenario("[outcomes.talks]\nlabel = \"Talks outcome\"\n");
+    assert_refused(
+        &[("bad.toml", &both)],
+        &["bad.toml"],
+        &["bad.toml", "'talks' is both an event and an outcome"],
+    );
+}
+
+#[test]
+fn reserved_word_as_id_is_refused() {
+    let text = scenario("[events.and]\nlabel = \"And\"\np = 0.1\n");
+    assert_refused(
+        &[("bad.toml", &text)],
+        &["bad.toml"],
+        &["events.and", "condition language"],
+    );
+}
+
+#[test]
+fn wrong_type_and_syntax_errors_name_the_line() {
+    let text = scenario("").replace("p = 0.3", "p = \"high\"");
+    assert_refused(
+        &[("bad.toml", &text)],
+        &["bad.toml"],
+        &["bad.toml:10", "events.talks.p", "invalid type"],
+    );
+    let text = scenario("").replace("p = 0.3", "p = ");
+    assert_refused(&[("bad.toml", &text)], &["bad.toml"], &["bad.toml:10"]);
+}
+
+#[test]
+fn bad_set_is_refused() {
+    let dir = TempDir::new().unwrap();
+    write(dir.path(), "small.toml", &scenario(""));
+    let cases: [(&str, &str); 4] = [
+        ("events.nope.p=0.1", "no event 'nope'"),
+        ("events.talks.p=abc", "invalid type"),
+        ("events.talks.p=2", "outside [0, 1]"),
+        ("events.talks.modifiers.zzz.factor=2", "no modifier 'zzz'"),
+    ];
+    for (set, message) in cases {
+        assert_refused(
+            &[("small.toml", &scenario(""))],
+            &["small.toml", "--set", set],
+            &[&format!("--set '{set}'"), message],
+        );
+    }
+}
+
+#[test]
+fn bad_flags_are_refused() {
+    let dir = TempDir::new().unwrap();
+    for args in [
+        &["run", "baseline", "--paths", "0"][..],
+        &["run", "baseline", "--paths", "-1"],
+        &["run", "baseline", "--threads", "0"],
+        &["run", "no_such_preset"],
+        &["run", "missing.toml"],
+    ] {
+        pathcast(dir.path()).args(args).assert().code(2);
+    }
+    assert!(!dir.path().join("output").exists());
+}
+
+#[test]
+fn out_pointing_at_a_file_is_refused() {
+    let dir = TempDir::new().unwrap();
+    write(dir.path(), "taken", "precious");
+    pathcast(dir.path())
+        .args(["run", "baseline", "--paths", "100", "--out", "taken"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("taken"));
+    assert_eq!(read(dir.path().join("taken")), "precious");
+}
+
+#[test]
+fn rerun_replaces_the_earlier_set_of_files() {
+    let dir = TempDir::new().unwrap();
+    pathcast(dir.path())
+        .args(["run", "baseline", "--paths", "100", "--paths-csv"])
+        .assert()
+        .success();
+    let out = dir.path().join("output/baseline");
+    assert!(out.join("paths.csv").exists());
+    pathcast(dir.path())
+        .args(["run", "baseline", "--paths", "200"])
+        .assert()
+        .success();
+    assert!(!out.join("paths.csv").exists(), "stale paths.csv kept");
+    assert!(read(out.join("manifest.toml")).contains("paths = 200"));
+}
