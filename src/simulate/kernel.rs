@@ -3,15 +3,23 @@
 //! Between two changes of the event set, and inside one segment (a run of steps in which no
 //! window opens or closes), every hazard is constant. So instead of one Bernoulli draw per
 //! event per step, the kernel draws the waiting time to the next step at which anything
-//! happens (geometric, by inversion), then which of the eligible items happened at that step
-//! given that at least one did. Memorylessness makes this exactly the step-by-step chain of
-//! the scenario format: see `docs/scenario-format.md` and the checks against the exact solver.
+//! happens (geometric, by inversion), then what happened at that step given that something
+//! did. Memorylessness makes this exactly the step-by-step chain of the scenario format: see
+//! `docs/scenario-format.md` and the checks against the exact solver.
+//!
+//! What happens at a step is drawn as a chain over the uncertain items (the eligible events
+//! with 0 < p < 1 in event order, then the block of eligible outcomes): the first item to
+//! happen, then the next one after it, and so on. With `none[k]` the probability that none of
+//! items 0..=k happens, the next item after item i is the smallest j > i with
+//! `none[j] < (1 - u) * none[i]`: one uniform per item that happens, plus one that ends the
+//! chain. Items with p = 1 happen at the next step for sure and are not drawn.
 //!
 //! Random stream: path `i` of seed `s` uses ChaCha8 keyed by `s` (via `seed_from_u64`) on
-//! stream `i`, from word 0. Each draw is the top 53 bits of one `u64`. Per jump: one draw for
-//! the waiting time; if the jump lands inside the segment, one for the first item to happen,
-//! one per later eligible event, one for the outcome block when it comes after the first
-//! item, and one to choose the outcome when the block happens.
+//! stream `i`, from word 0. Each draw is the top 53 bits of one `u64`. Per jump: unless
+//! something is certain, one draw for the waiting time and, if it lands inside the segment,
+//! one for the first item; then one per further draw of the chain (none after the outcome
+//! block, which is last); and one to choose the outcome when the block happens and more than
+//! one outcome is eligible.
 
 use crate::model::Model;
 use rand::{RngCore, SeedableRng};
@@ -23,6 +31,8 @@ use rustc_hash::FxHashMap;
 const ONE: u64 = 1 << 53;
 /// The cache of per-state tables is emptied when it holds this many, to keep memory flat.
 const MAX_CACHED_TABLES: usize = 1 << 14;
+/// Waiting times up to this many steps are inverted by table; longer ones by a logarithm.
+const WAIT_TABLE_STEPS: usize = 64;
 
 fn fixed(p: f64) -> u64 {
     (p.clamp(0.0, 1.0) * ONE as f64).round() as u64
@@ -39,27 +49,43 @@ fn draw(rng: &mut ChaCha8Rng) -> u64 {
     rng.next_u64() >> 11
 }
 
+/// A uniform number in (0, 1]: one minus a draw.
+fn draw_complement(rng: &mut ChaCha8Rng) -> f64 {
+    (ONE - draw(rng)) as f64 / ONE as f64
+}
+
 /// The first index whose cumulative threshold exceeds `u`.
 fn pick(cumulative: &[u64], u: u64) -> usize {
     cumulative
-        .iter()
-        .position(|&c| u < c)
-        .unwrap_or(cumulative.len() - 1)
+        .partition_point(|&c| c <= u)
+        .min(cumulative.len() - 1)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Item {
+    Event(u8),
+    Outcomes,
 }
 
 /// Everything the kernel needs for one (event set, segment): precomputed once, reused by
 /// every path that passes through that state.
 #[derive(Debug)]
 struct StateTable {
-    /// ln P(nothing happens at a step); 0 when nothing can happen.
-    ln_none: f64,
-    /// Cumulative thresholds of "item i is the first to happen, given that one did"; the
-    /// items are the eligible events in order, then the outcome block.
+    /// Events with p = 1: they happen at the next step.
+    certain: u64,
+    /// Whether an eligible outcome has h = 1, so the outcome block happens at the next step.
+    certain_outcome: bool,
+    /// Items that may or may not happen at a step, in draw order.
+    items: Vec<Item>,
+    /// `none[k]`: probability that none of items 0..=k happens at a step.
+    none: Vec<f64>,
+    /// Cumulative thresholds of "item k is the first to happen, given that one did".
     first: Vec<u64>,
-    /// Eligible events: (bit, threshold of happening at a step).
-    events: Vec<(u8, u64)>,
-    /// Threshold of "some outcome happens at a step" (0 when no outcome is eligible).
-    outcome_threshold: u64,
+    /// `wait[k - 1]`: threshold of "something happens within k steps", for the first steps
+    /// of the segment.
+    wait: Vec<u64>,
+    /// ln P(no item happens at a step), for waits beyond the table.
+    ln_none: f64,
     /// Eligible outcomes, and the cumulative thresholds of being the one that happens.
     outcomes: Vec<usize>,
     outcome_choice: Vec<u64>,
@@ -67,26 +93,40 @@ struct StateTable {
 
 impl StateTable {
     fn new(model: &Model, happened: u64, segment: usize) -> StateTable {
-        let hazards = model.step_hazards(happened, model.segments[segment].0);
+        let (first_step, last_step) = model.segments[segment];
+        let hazards = model.step_hazards(happened, first_step);
+        let mut certain = 0u64;
+        let mut items = Vec::new();
+        let mut ln_partial = Vec::new();
         let mut ln_none = 0.0;
-        let mut partial = Vec::new();
-        for &(_, p) in &hazards.events {
-            ln_none += libm::log1p(-p);
-            partial.push(ln_none);
+        for &(e, p) in &hazards.events {
+            if p >= 1.0 {
+                certain |= 1 << e;
+            } else {
+                items.push(Item::Event(e as u8));
+                ln_none += libm::log1p(-p);
+                ln_partial.push(ln_none);
+            }
         }
         let ln_no_outcome: f64 = hazards.outcomes.iter().map(|&(_, h)| libm::log1p(-h)).sum();
-        if !hazards.outcomes.is_empty() {
+        let certain_outcome = ln_no_outcome == f64::NEG_INFINITY;
+        if !hazards.outcomes.is_empty() && !certain_outcome {
+            items.push(Item::Outcomes);
             ln_none += ln_no_outcome;
-            partial.push(ln_none);
+            ln_partial.push(ln_none);
         }
         let any = -libm::expm1(ln_none);
-        let mut first: Vec<u64> = partial
+        let mut first: Vec<u64> = ln_partial
             .iter()
             .map(|&l| fixed(-libm::expm1(l) / any))
             .collect();
         if let Some(last) = first.last_mut() {
             *last = ONE;
         }
+        let steps = ((last_step - first_step + 1) as usize).min(WAIT_TABLE_STEPS);
+        let wait = (1..=steps)
+            .map(|k| fixed(-libm::expm1(k as f64 * ln_none)))
+            .collect();
         let total_hazard: f64 = hazards.outcomes.iter().map(|&(_, h)| h).sum();
         let mut cumulative = 0.0;
         let mut outcome_choice: Vec<u64> = hazards
@@ -101,17 +141,36 @@ impl StateTable {
             *last = ONE;
         }
         StateTable {
-            ln_none,
+            certain,
+            certain_outcome,
+            items,
+            none: ln_partial.iter().map(|&l| libm::exp(l)).collect(),
             first,
-            events: hazards
-                .events
-                .iter()
-                .map(|&(e, p)| (e as u8, fixed(p)))
-                .collect(),
-            outcome_threshold: fixed(-libm::expm1(ln_no_outcome)),
+            wait,
+            ln_none,
             outcomes: hazards.outcomes.iter().map(|&(o, _)| o).collect(),
             outcome_choice,
         }
+    }
+
+    fn is_certain(&self) -> bool {
+        self.certain != 0 || self.certain_outcome
+    }
+
+    /// Steps from the current one until something happens (0 = at the current step), or
+    /// `None` if nothing happens within the `remaining` steps of the segment.
+    fn wait(&self, rng: &mut ChaCha8Rng, remaining: u32) -> Option<u32> {
+        let u = draw(rng);
+        let tabled = self.wait.len().min(remaining as usize);
+        if u < self.wait[tabled - 1] {
+            return Some(self.wait[..tabled].partition_point(|&c| c <= u) as u32);
+        }
+        if tabled == remaining as usize {
+            return None;
+        }
+        // Beyond the table: the smallest k with u < 1 - none^k, by the logarithm.
+        let waited = libm::log1p(-(u as f64 / ONE as f64)) / self.ln_none;
+        (waited < f64::from(remaining)).then_some(waited as u32)
     }
 }
 
@@ -191,30 +250,56 @@ impl<'m> Kernel<'m> {
             let segment_end = model.segments[segment].1;
             let index = self.table(happened, segment);
             let table = &self.tables[index];
-            if table.ln_none == 0.0 {
+            let at = if table.is_certain() {
+                t
+            } else if table.items.is_empty() {
                 t = segment_end + 1;
                 continue;
-            }
-            // Steps until something happens: the smallest k with u < 1 - none^k.
-            let u = draw(&mut rng) as f64 / ONE as f64;
-            let waited = libm::log1p(-u) / table.ln_none;
-            if waited >= f64::from(segment_end - t + 1) {
+            } else if let Some(waited) = table.wait(&mut rng, segment_end - t + 1) {
+                t + waited
+            } else {
                 t = segment_end + 1;
                 continue;
-            }
-            let at = t + waited as u32;
-            let first = pick(&table.first, draw(&mut rng));
-            for (j, &(bit, threshold)) in table.events.iter().enumerate().skip(first) {
-                if j == first || draw(&mut rng) < threshold {
-                    happened |= 1 << bit;
-                    record.event_steps[bit as usize] = at;
+            };
+            let mut new = table.certain;
+            let mut outcome_block = table.certain_outcome;
+            let mut level = 1.0;
+            let mut next = 0;
+            if !table.is_certain() {
+                let i = pick(&table.first, draw(&mut rng));
+                level = table.none[i];
+                match table.items[i] {
+                    Item::Event(bit) => new |= 1 << bit,
+                    Item::Outcomes => outcome_block = true,
                 }
+                next = i + 1;
             }
-            let outcome_block = table.events.len();
-            if !table.outcomes.is_empty()
-                && (first == outcome_block || draw(&mut rng) < table.outcome_threshold)
-            {
-                record.outcome = table.outcomes[pick(&table.outcome_choice, draw(&mut rng))];
+            while next < table.items.len() {
+                let v = draw_complement(&mut rng) * level;
+                let j = next + table.none[next..].partition_point(|&n| n >= v);
+                if j == table.items.len() {
+                    break;
+                }
+                level = table.none[j];
+                match table.items[j] {
+                    Item::Event(bit) => new |= 1 << bit,
+                    Item::Outcomes => outcome_block = true,
+                }
+                next = j + 1;
+            }
+            happened |= new;
+            let mut rest = new;
+            while rest != 0 {
+                record.event_steps[rest.trailing_zeros() as usize] = at;
+                rest &= rest - 1;
+            }
+            if outcome_block {
+                let choice = if table.outcomes.len() == 1 {
+                    0
+                } else {
+                    pick(&table.outcome_choice, draw(&mut rng))
+                };
+                record.outcome = table.outcomes[choice];
                 record.step = at;
                 record.happened = happened;
                 record.by_horizon = false;
