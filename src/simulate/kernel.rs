@@ -202,12 +202,37 @@ impl PathRecord {
     }
 }
 
+/// The state tables met so far, by (event set, segment).
+struct TableCache {
+    index: FxHashMap<(u64, u16), usize>,
+    tables: Vec<StateTable>,
+}
+
+impl TableCache {
+    fn get(&mut self, model: &Model, happened: u64, segment: usize) -> &StateTable {
+        let key = (happened, segment as u16);
+        let i = match self.index.get(&key) {
+            Some(&i) => i,
+            None => {
+                if self.tables.len() >= MAX_CACHED_TABLES {
+                    self.index.clear();
+                    self.tables.clear();
+                }
+                self.tables.push(StateTable::new(model, happened, segment));
+                self.index.insert(key, self.tables.len() - 1);
+                self.tables.len() - 1
+            }
+        };
+        &self.tables[i]
+    }
+}
+
 /// Simulates paths of one model; keeps a cache of state tables, so reuse it across paths.
 pub struct Kernel<'m> {
     model: &'m Model,
+    /// Never used itself: each path starts from a clone of it.
     base: ChaCha8Rng,
-    index: FxHashMap<(u64, u16), usize>,
-    tables: Vec<StateTable>,
+    cache: TableCache,
 }
 
 impl<'m> Kernel<'m> {
@@ -215,30 +240,18 @@ impl<'m> Kernel<'m> {
         Kernel {
             model,
             base: ChaCha8Rng::seed_from_u64(seed),
-            index: FxHashMap::default(),
-            tables: Vec::new(),
+            cache: TableCache {
+                index: FxHashMap::default(),
+                tables: Vec::new(),
+            },
         }
-    }
-
-    fn table(&mut self, happened: u64, segment: usize) -> usize {
-        let key = (happened, segment as u16);
-        if let Some(&i) = self.index.get(&key) {
-            return i;
-        }
-        if self.tables.len() >= MAX_CACHED_TABLES {
-            self.index.clear();
-            self.tables.clear();
-        }
-        self.tables
-            .push(StateTable::new(self.model, happened, segment));
-        self.index.insert(key, self.tables.len() - 1);
-        self.tables.len() - 1
     }
 
     /// Simulates path number `path` into `record`.
     pub fn run_path(&mut self, path: u64, record: &mut PathRecord) {
-        // A clone of the unused base generator equals a fresh `seed_from_u64(seed)`, at word 0.
-        let mut rng = self.base.clone();
+        // A clone of the unused base generator is a fresh `seed_from_u64(seed)` at word 0, so
+        // on stream `path` it is `path_rng(seed, path)` (cheaper than `set_word_pos(0)`).
+        let rng = &mut self.base.clone();
         rng.set_stream(path);
         record.path = path;
         record.event_steps.fill(0);
@@ -248,14 +261,13 @@ impl<'m> Kernel<'m> {
         while t <= model.horizon {
             let segment = model.segment_of[t as usize] as usize;
             let segment_end = model.segments[segment].1;
-            let index = self.table(happened, segment);
-            let table = &self.tables[index];
+            let table = self.cache.get(model, happened, segment);
             let at = if table.is_certain() {
                 t
             } else if table.items.is_empty() {
                 t = segment_end + 1;
                 continue;
-            } else if let Some(waited) = table.wait(&mut rng, segment_end - t + 1) {
+            } else if let Some(waited) = table.wait(rng, segment_end - t + 1) {
                 t + waited
             } else {
                 t = segment_end + 1;
@@ -266,7 +278,7 @@ impl<'m> Kernel<'m> {
             let mut level = 1.0;
             let mut next = 0;
             if !table.is_certain() {
-                let i = pick(&table.first, draw(&mut rng));
+                let i = pick(&table.first, draw(rng));
                 level = table.none[i];
                 match table.items[i] {
                     Item::Event(bit) => new |= 1 << bit,
@@ -275,7 +287,7 @@ impl<'m> Kernel<'m> {
                 next = i + 1;
             }
             while next < table.items.len() {
-                let v = draw_complement(&mut rng) * level;
+                let v = draw_complement(rng) * level;
                 let j = next + table.none[next..].partition_point(|&n| n >= v);
                 if j == table.items.len() {
                     break;
@@ -297,7 +309,7 @@ impl<'m> Kernel<'m> {
                 let choice = if table.outcomes.len() == 1 {
                     0
                 } else {
-                    pick(&table.outcome_choice, draw(&mut rng))
+                    pick(&table.outcome_choice, draw(rng))
                 };
                 record.outcome = table.outcomes[choice];
                 record.step = at;
