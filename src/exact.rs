@@ -22,7 +22,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_states: 1 << 22,
-            max_transitions: 1 << 30,
+            max_transitions: 1 << 28,
         }
     }
 }
@@ -33,15 +33,14 @@ const BYTES_PER_STATE: usize = 48;
 #[derive(Debug, thiserror::Error)]
 pub enum ExactError {
     #[error(
-        "the exact solver would need more than {states} reachable event sets at step {step} \
-         (about {mib} MiB; the limit is {limit} sets): the scenario has too many events that \
-         can happen independently of each other"
+        "the exact solver stopped at step {step}: the scenario has more than {states} \
+         reachable event sets, which would need more than {mib:.2} MiB of memory (raise \
+         --max-states if there is memory for more, or let fewer events happen independently)"
     )]
     TooManyStates {
         step: u32,
         states: usize,
-        mib: usize,
-        limit: usize,
+        mib: f64,
     },
     #[error(
         "the exact solver would need more than {limit} transitions (at step {step}, a state has \
@@ -116,8 +115,7 @@ pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> 
                 return Err(ExactError::TooManyStates {
                     step: t,
                     states: limits.max_states,
-                    mib: (limits.max_states * BYTES_PER_STATE) >> 20,
-                    limit: limits.max_states,
+                    mib: (limits.max_states * BYTES_PER_STATE) as f64 / f64::from(1 << 20),
                 });
             }
         }
