@@ -9,15 +9,12 @@ use pathcast::scenario::{self, presets};
 use pathcast::simulate::{self, path_rng, Kernel, PathRecord, RunOptions};
 use rand::RngCore;
 use rustc_hash::FxHashMap;
-use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 const PATHS: u64 = 200_000;
 
 fn preset(name: &str) -> Model {
-    scenario::load_from(name, &[], Path::new("/nonexistent"))
-        .unwrap()
-        .model
+    scenario::load_preset(name, &[]).unwrap().model
 }
 
 /// 64 events over 520 weekly steps: chains of conditions, modifiers and staggered windows.

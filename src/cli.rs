@@ -29,6 +29,8 @@ pub enum Command {
     Trace(TraceArgs),
     /// List the preset scenarios
     List,
+    /// Write the scenario in a model checker's language (PRISM)
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -45,16 +47,16 @@ pub struct RunArgs {
     #[command(flatten)]
     pub scenario: ScenarioArgs,
     /// Number of paths [default: the scenario's `paths`]
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=i64::MAX as u64))]
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=i64::MAX as u64))]
     pub paths: Option<u64>,
     /// Random seed [default: the scenario's `seed`]
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub seed: Option<u64>,
     /// Index of the first path, to run a slice [a, a + paths) of a longer run
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
     pub first_path: u64,
     /// Worker threads [default: one per core]; the numbers do not depend on it
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub threads: Option<u64>,
     /// Output folder [default: output/<scenario id>]
     #[arg(long, value_name = "DIR")]
@@ -62,6 +64,9 @@ pub struct RunArgs {
     /// Also write paths.csv, one row per path
     #[arg(long)]
     pub paths_csv: bool,
+    /// Write into an --out folder that holds other files or another scenario's results
+    #[arg(long)]
+    pub force: bool,
     /// Also solve the scenario exactly and compare every probability with the estimate
     #[arg(long)]
     pub check_exact: bool,
@@ -74,8 +79,11 @@ pub struct ExactArgs {
     /// Output folder [default: output/<scenario id>-exact]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Write into an --out folder that holds other files or another scenario's results
+    #[arg(long)]
+    pub force: bool,
     /// Most reachable event sets the solver may hold at once
-    #[arg(long, default_value_t = 1 << 22, value_parser = clap::value_parser!(u64).range(1..=1 << 32))]
+    #[arg(long, default_value_t = 1 << 22, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=1 << 32))]
     pub max_states: u64,
 }
 
@@ -87,6 +95,18 @@ pub struct TraceArgs {
     #[arg(long)]
     pub path: u64,
     /// Random seed [default: the scenario's `seed`]
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub seed: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Write a PRISM-language DTMC (for PRISM or Storm; see docs/prism-export.md)
+    #[arg(long, required = true)]
+    pub prism: bool,
+    /// Write to this file (atomically) instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }

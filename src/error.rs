@@ -14,12 +14,12 @@ pub struct ScenarioError {
 /// A problem while writing outputs.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Csv { path: PathBuf, source: csv::Error },
     #[error("--out {path}: {message}")]
     BadFolder { path: PathBuf, message: String },

@@ -37,11 +37,7 @@ pub enum ExactError {
          reachable event sets, which would need more than {mib:.2} MiB of memory (raise \
          --max-states if there is memory for more, or let fewer events happen independently)"
     )]
-    TooManyStates {
-        step: u32,
-        states: usize,
-        mib: f64,
-    },
+    TooManyStates { step: u32, states: usize, mib: f64 },
     #[error(
         "the exact solver would need more than {limit} transitions (at step {step}, a state has \
          {eligible} events that can happen at once, 2^{eligible} combinations)"
@@ -51,6 +47,14 @@ pub enum ExactError {
         eligible: usize,
         limit: u64,
     },
+}
+
+fn too_many_states(step: u32, limits: &Limits) -> ExactError {
+    ExactError::TooManyStates {
+        step,
+        states: limits.max_states,
+        mib: (limits.max_states * BYTES_PER_STATE) as f64 / f64::from(1 << 20),
+    }
 }
 
 /// Every subset of the eligible events with its probability, as (new events, probability).
@@ -90,6 +94,12 @@ pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> 
         let mut next: FxHashMap<u64, f64> = FxHashMap::default();
         for &(state, mass) in &running {
             let hazards = model.step_hazards(state, t);
+            // One state with n eligible events has 2^n successors: refuse before listing them.
+            if hazards.events.len() >= usize::BITS as usize - 1
+                || 1usize << hazards.events.len() > limits.max_states
+            {
+                return Err(too_many_states(t, limits));
+            }
             transitions = transitions.saturating_add(1 << hazards.events.len().min(63));
             if transitions > limits.max_transitions {
                 return Err(ExactError::TooMuchWork {
@@ -112,11 +122,7 @@ pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> 
                 *next.entry(after).or_insert(0.0) += mass * survive;
             }
             if next.len() > limits.max_states {
-                return Err(ExactError::TooManyStates {
-                    step: t,
-                    states: limits.max_states,
-                    mib: (limits.max_states * BYTES_PER_STATE) as f64 / f64::from(1 << 20),
-                });
+                return Err(too_many_states(t, limits));
             }
         }
         running = next.into_iter().filter(|&(_, m)| m > 0.0).collect();

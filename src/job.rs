@@ -2,7 +2,7 @@
 
 use crate::error::{OutputError, SettingError};
 use crate::exact;
-use crate::export::{self, csv as tables, Manifest, OutputSet};
+use crate::export::{self, csv as tables, Committed, Manifest, OutputSet};
 use crate::report::Report;
 use crate::scenario::Loaded;
 use crate::simulate::{self, RunError, RunOptions, Wave};
@@ -20,9 +20,14 @@ pub struct RunSettings {
     pub threads: Option<usize>,
     pub out: Option<PathBuf>,
     pub paths_csv: bool,
+    /// Write into an output folder that holds other files or another scenario's results.
+    pub force: bool,
     /// The command line, recorded in the manifest.
     pub command: String,
 }
+
+const MONTE_CARLO: &str = "monte-carlo";
+const EXACT: &str = "exact";
 
 /// The run was stopped by a signal; nothing was written.
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +38,24 @@ pub struct Finished {
     pub report: Report,
     pub out: PathBuf,
     pub files: Vec<PathBuf>,
+    /// The output folder held an earlier run, which this one replaced.
+    pub replaced_earlier: bool,
     pub threads: usize,
+}
+
+/// Opens the output folder for a run, refusing folders that hold the scenario's own files.
+fn open_output(
+    loaded: &Loaded,
+    out: &Path,
+    method: &str,
+    settings: &RunSettings,
+) -> Result<OutputSet, OutputError> {
+    let protected: Vec<PathBuf> = loaded
+        .files
+        .iter()
+        .filter_map(|f| std::fs::canonicalize(f).ok())
+        .collect();
+    OutputSet::new(out, &loaded.model.id, method, settings.force, &protected)
 }
 
 /// The folder a scenario's results go to when `--out` is not given.
@@ -81,7 +103,7 @@ pub fn run(
         .out
         .clone()
         .unwrap_or_else(|| default_out(&model.id));
-    let mut set = OutputSet::new(&out)?;
+    let mut set = open_output(loaded, &out, MONTE_CARLO, settings)?;
 
     let mut paths_writer = None;
     if settings.paths_csv {
@@ -117,16 +139,17 @@ pub fn run(
         set.add(tables::PATHS, file)?;
     }
     let report = Report::from_tally(model, &tally, options.seed, options.first_path);
-    let mut manifest = manifest(loaded, settings, "monte-carlo");
+    let mut manifest = manifest(loaded, settings, MONTE_CARLO);
     manifest.seed = Some(options.seed);
     manifest.first_path = Some(options.first_path);
     manifest.paths = Some(options.paths);
     manifest.threads = Some(threads);
-    let files = write_outputs(loaded, &report, set, manifest)?;
+    let committed = write_outputs(loaded, &report, set, manifest)?;
     Ok(Finished {
         report,
         out,
-        files,
+        files: committed.files,
+        replaced_earlier: committed.replaced_earlier,
         threads,
     })
 }
@@ -145,12 +168,13 @@ pub fn exact(
         .out
         .clone()
         .unwrap_or_else(|| default_out(&format!("{}-exact", model.id)));
-    let set = OutputSet::new(&out)?;
-    let files = write_outputs(loaded, &report, set, manifest(loaded, settings, "exact"))?;
+    let set = open_output(loaded, &out, EXACT, settings)?;
+    let committed = write_outputs(loaded, &report, set, manifest(loaded, settings, EXACT))?;
     Ok(Finished {
         report,
         out,
-        files,
+        files: committed.files,
+        replaced_earlier: committed.replaced_earlier,
         threads: 1,
     })
 }
@@ -184,7 +208,7 @@ fn write_outputs(
     report: &Report,
     mut set: OutputSet,
     mut manifest: Manifest,
-) -> anyhow::Result<Vec<PathBuf>> {
+) -> anyhow::Result<Committed> {
     let model = &loaded.model;
     let out = set.dir().to_path_buf();
     type Table = fn(&crate::Model, &Report) -> Result<Vec<u8>, ::csv::Error>;

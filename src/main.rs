@@ -2,7 +2,7 @@ mod cli;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{Cli, Command, ExactArgs, RunArgs, ScenarioArgs, TraceArgs};
+use cli::{Cli, Command, ExactArgs, ExportArgs, RunArgs, ScenarioArgs, TraceArgs};
 use pathcast::error::SettingError;
 use pathcast::job::{self, Interrupted, RunSettings};
 use pathcast::output::{describe, progress_bar, summary, table, trace};
@@ -25,6 +25,12 @@ const EXIT_INTERRUPTED: u8 = 130;
 struct Disagreement(f64);
 
 fn main() -> ExitCode {
+    // Like other Unix tools, end quietly when the reader of our output goes away
+    // (`pathcast check x | head`) instead of failing to print.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -66,6 +72,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             list();
             Ok(())
         }
+        Command::Export(args) => run_export(args),
     }
 }
 
@@ -99,6 +106,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         threads: args.threads.map(|t| t as usize),
         out: args.out,
         paths_csv: args.paths_csv,
+        force: args.force,
         command: command_line(),
     };
     let paths = settings.paths.unwrap_or(loaded.model.paths);
@@ -111,10 +119,10 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let seconds = started.elapsed().as_secs_f64();
     print!("{}", summary::render(&loaded.model, &finished.report));
     println!(
-        "\n{paths} paths in {seconds:.2} s ({:.1} million paths/s on {} threads); wrote {}",
+        "\n{paths} paths in {seconds:.2} s ({:.1} million paths/s on {} threads); {}",
         paths as f64 / seconds / 1e6,
         finished.threads,
-        finished.out.display()
+        wrote(&finished)
     );
     if args.check_exact {
         check_exact(&loaded, &finished.report, paths)?;
@@ -170,6 +178,7 @@ fn run_exact(args: ExactArgs) -> anyhow::Result<()> {
     let loaded = load(&args.scenario)?;
     let settings = RunSettings {
         out: args.out,
+        force: args.force,
         command: command_line(),
         ..RunSettings::default()
     };
@@ -181,11 +190,21 @@ fn run_exact(args: ExactArgs) -> anyhow::Result<()> {
     let finished = job::exact(&loaded, &settings, &limits)?;
     print!("{}", summary::render(&loaded.model, &finished.report));
     println!(
-        "\nsolved in {:.3} s; wrote {}",
+        "\nsolved in {:.3} s; {}",
         started.elapsed().as_secs_f64(),
-        finished.out.display()
+        wrote(&finished)
     );
     Ok(())
+}
+
+/// Where the results went, and whether they replaced an earlier run.
+fn wrote(finished: &job::Finished) -> String {
+    let verb = if finished.replaced_earlier {
+        "replaced the earlier results in"
+    } else {
+        "wrote"
+    };
+    format!("{verb} {}", finished.out.display())
 }
 
 fn run_trace(args: TraceArgs) -> anyhow::Result<()> {
@@ -195,10 +214,48 @@ fn run_trace(args: TraceArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn run_export(args: ExportArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    anyhow::ensure!(args.prism, "choose the format to export: --prism");
+    let loaded = load(&args.scenario)?;
+    let mut notes = vec![format!("read from: {}", loaded.files.join(", "))];
+    notes.extend(args.scenario.sets.iter().map(|set| format!("--set {set}")));
+    let text = pathcast::export::prism::to_prism_with_notes(&loaded.model, &notes);
+    let Some(path) = args.out else {
+        let mut stdout = std::io::stdout().lock();
+        return Ok(stdout
+            .write_all(text.as_bytes())
+            .and_then(|_| stdout.flush())?);
+    };
+    // A temporary file in the same folder, renamed into place: the file is whole or absent.
+    let io = |source| OutputError::Io {
+        path: path.clone(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        // As any new file (0666 less the umask), not tempfile's private 0600.
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut file = builder.suffix(".tmp").tempfile_in(dir).map_err(io)?;
+    file.write_all(text.as_bytes())
+        .and_then(|_| file.as_file().sync_all())
+        .map_err(io)?;
+    file.persist(&path).map_err(|e| io(e.error))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
 fn list() {
     let mut rows = vec![vec!["preset".to_string(), "title".to_string()]];
     for name in scenario::presets::names() {
-        let title = scenario::load_from(name, &[], std::path::Path::new("/nonexistent"))
+        let title = scenario::load_preset(name, &[])
             .map(|l| l.model.title)
             .unwrap_or_else(|e| format!("(invalid: {e})"));
         rows.push(vec![name.to_string(), title]);

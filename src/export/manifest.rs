@@ -50,12 +50,9 @@ impl Manifest {
         )
     }
 
-    /// The files listed by the manifest at `path`, or none when there is no readable manifest.
-    pub fn read_files(path: &std::path::Path) -> Vec<String> {
-        std::fs::read_to_string(path)
-            .ok()
-            .and_then(|text| toml::from_str::<Manifest>(&text).ok())
-            .map(|m| m.files)
-            .unwrap_or_default()
+    /// The manifest at `path`, or `None` when there is no readable manifest.
+    pub fn read(path: &std::path::Path) -> Option<Manifest> {
+        let text = std::fs::read_to_string(path).ok()?;
+        toml::from_str(&text).ok()
     }
 }

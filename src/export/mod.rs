@@ -2,20 +2,43 @@
 
 pub mod csv;
 pub mod manifest;
+pub mod prism;
 
 use crate::error::OutputError;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use tempfile::NamedTempFile;
+use tempfile::{NamedTempFile, TempDir};
 
 pub use manifest::Manifest;
 
-/// A set of output files being prepared in `dir`. Each file is written to a temporary file in
-/// the same folder; `commit` renames them into place, manifest last. Dropping an uncommitted
-/// set deletes its temporary files and leaves the folder as it was.
+/// How a finished set of files goes into the output folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    /// The folder is new, empty, or holds an earlier pathcast run: the whole folder is
+    /// replaced at once by the new one.
+    ReplaceFolder,
+    /// `--force` into a folder that holds other files: each file is renamed into place, the
+    /// manifest last, and files that are not pathcast's are left alone.
+    IntoFolder,
+}
+
+/// What `commit` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    pub files: Vec<PathBuf>,
+    /// The folder held an earlier run, which the new one replaced.
+    pub replaced_earlier: bool,
+}
+
+/// A set of output files being prepared for the folder `dir`. The files are written into a
+/// staging folder beside it and moved into place by `commit`; dropping an uncommitted set
+/// deletes the staging folder and leaves `dir` exactly as it was.
 pub struct OutputSet {
     dir: PathBuf,
-    files: Vec<(String, NamedTempFile)>,
+    staging: TempDir,
+    placement: Placement,
+    earlier_files: Vec<String>,
+    files: Vec<String>,
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> OutputError {
@@ -25,18 +48,108 @@ fn io_error(path: &Path, source: std::io::Error) -> OutputError {
     }
 }
 
+fn bad_folder(dir: &Path, message: String) -> OutputError {
+    OutputError::BadFolder {
+        path: dir.to_path_buf(),
+        message,
+    }
+}
+
+/// The names in `dir`, without pathcast's own staging folders and temporary files.
+fn entries(dir: &Path) -> Result<Vec<String>, OutputError> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
+        let name = entry.map_err(|e| io_error(dir, e))?.file_name();
+        names.push(name.to_string_lossy().into_owned());
+    }
+    Ok(names)
+}
+
 impl OutputSet {
-    /// Makes sure `dir` is a folder we can write into (creating it if needed).
-    pub fn new(dir: &Path) -> Result<OutputSet, OutputError> {
+    /// Prepares to write a run of `scenario` by `method` into `dir`. Refuses a folder that
+    /// holds any of `protected` (the scenario's own files), and, unless `force`, a folder that
+    /// holds anything but an earlier run of the same scenario by the same method.
+    pub fn new(
+        dir: &Path,
+        scenario: &str,
+        method: &str,
+        force: bool,
+        protected: &[PathBuf],
+    ) -> Result<OutputSet, OutputError> {
         if dir.exists() && !dir.is_dir() {
-            return Err(OutputError::BadFolder {
-                path: dir.to_path_buf(),
-                message: "is a file, not a folder".into(),
-            });
+            return Err(bad_folder(dir, "is a file, not a folder".into()));
         }
-        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+        if let Some(file) = dir.ancestors().skip(1).find(|a| a.is_file()) {
+            let message = format!("'{}' is a file, so it cannot hold a folder", file.display());
+            return Err(bad_folder(dir, message));
+        }
+        let mut placement = Placement::ReplaceFolder;
+        let mut earlier_files = Vec::new();
+        if dir.is_dir() {
+            let canonical = std::fs::canonicalize(dir).map_err(|e| io_error(dir, e))?;
+            if protected
+                .iter()
+                .any(|p| p.parent() == Some(canonical.as_path()))
+            {
+                return Err(bad_folder(
+                    dir,
+                    "holds the scenario being run; results go to a folder of their own".into(),
+                ));
+            }
+            let names = entries(dir)?;
+            let manifest = Manifest::read(&dir.join(manifest::FILE_NAME));
+            let ours = manifest.as_ref().is_some_and(|m| {
+                names
+                    .iter()
+                    .all(|n| m.files.contains(n) || n.ends_with(".tmp"))
+            });
+            if let Some(m) = &manifest {
+                earlier_files = m.files.clone();
+            }
+            let same_run = manifest
+                .as_ref()
+                .is_some_and(|m| m.scenario == scenario && m.method == method);
+            if names.is_empty() || (ours && same_run) {
+                placement = Placement::ReplaceFolder;
+            } else if !force {
+                let holds = match &manifest {
+                    Some(m) if ours => format!(
+                        "holds the {} results of scenario '{}'",
+                        m.method, m.scenario
+                    ),
+                    _ => "is not empty and is not a pathcast output folder".to_string(),
+                };
+                return Err(bad_folder(
+                    dir,
+                    format!(
+                        "{holds}; nothing was written. Choose another --out, or add --force to \
+                         write there (pathcast replaces its own files and leaves others alone)"
+                    ),
+                ));
+            } else if ours {
+                placement = Placement::ReplaceFolder;
+            } else {
+                placement = Placement::IntoFolder;
+            }
+        }
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).map_err(|e| io_error(&parent, e))?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "output".into());
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(".{name}.pathcast-"))
+            .tempdir_in(&parent)
+            .map_err(|e| io_error(dir, e))?;
         Ok(OutputSet {
             dir: dir.to_path_buf(),
+            staging,
+            placement,
+            earlier_files,
             files: Vec::new(),
         })
     }
@@ -45,21 +158,24 @@ impl OutputSet {
         &self.dir
     }
 
-    /// A new temporary file in the output folder, to be added under `name` when complete.
+    /// A new temporary file, to be added under `name` when complete.
     pub fn temporary(&self, name: &str) -> Result<NamedTempFile, OutputError> {
         tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".tmp")
-            .tempfile_in(&self.dir)
+            .tempfile_in(self.staging.path())
             .map_err(|e| io_error(&self.dir.join(name), e))
     }
 
     /// Adds a finished temporary file under `name`.
     pub fn add(&mut self, name: &str, file: NamedTempFile) -> Result<(), OutputError> {
+        let target = self.dir.join(name);
         file.as_file()
             .sync_all()
-            .map_err(|e| io_error(&self.dir.join(name), e))?;
-        self.files.push((name.to_string(), file));
+            .map_err(|e| io_error(&target, e))?;
+        file.persist(self.staging.path().join(name))
+            .map_err(|e| io_error(&target, e.error))?;
+        self.files.push(name.to_string());
         Ok(())
     }
 
@@ -74,32 +190,80 @@ impl OutputSet {
 
     /// The names of the files added so far.
     pub fn names(&self) -> Vec<String> {
-        self.files.iter().map(|(name, _)| name.clone()).collect()
+        self.files.clone()
     }
 
-    /// Renames every file into place, then writes the manifest. Files that an earlier run's
-    /// manifest listed and this run did not write are removed, so the folder holds one run.
-    pub fn commit(self, manifest: &Manifest) -> Result<Vec<PathBuf>, OutputError> {
-        let manifest_path = self.dir.join(manifest::FILE_NAME);
-        let earlier = Manifest::read_files(&manifest_path);
-        let manifest_text = manifest.to_toml();
-        let mut last = OutputSet {
-            dir: self.dir.clone(),
-            files: Vec::new(),
-        };
-        last.write(manifest::FILE_NAME, manifest_text.as_bytes())?;
-        let mut written = Vec::new();
-        for (name, file) in self.files.into_iter().chain(last.files) {
-            let path = self.dir.join(&name);
-            file.persist(&path).map_err(|e| io_error(&path, e.error))?;
-            written.push(path);
+    /// Writes the manifest, then moves the set into place.
+    pub fn commit(mut self, manifest: &Manifest) -> Result<Committed, OutputError> {
+        self.write(manifest::FILE_NAME, manifest.to_toml().as_bytes())?;
+        let replaced_earlier = !self.earlier_files.is_empty();
+        match self.placement {
+            Placement::ReplaceFolder => self.replace_folder()?,
+            Placement::IntoFolder => self.move_files_in()?,
         }
-        for stale in earlier {
-            let is_plain_name = Path::new(&stale).file_name() == Some(std::ffi::OsStr::new(&stale));
-            if is_plain_name && !manifest.files.contains(&stale) && stale != manifest::FILE_NAME {
-                let _ = std::fs::remove_file(self.dir.join(&stale));
+        Ok(Committed {
+            files: self.files.iter().map(|name| self.dir.join(name)).collect(),
+            replaced_earlier,
+        })
+    }
+
+    fn replace_folder(&self) -> Result<(), OutputError> {
+        let staging = self.staging.path();
+        if !self.dir.exists() {
+            return std::fs::rename(staging, &self.dir).map_err(|e| io_error(&self.dir, e));
+        }
+        if exchange(staging, &self.dir).is_err() {
+            // No atomic exchange here: move the old folder aside, then the new one in.
+            let aside = staging.with_extension("old");
+            std::fs::rename(&self.dir, &aside).map_err(|e| io_error(&self.dir, e))?;
+            std::fs::rename(staging, &self.dir).map_err(|e| io_error(&self.dir, e))?;
+            let _ = std::fs::remove_dir_all(&aside);
+        }
+        // After the exchange the staging path holds the earlier run; TempDir's drop removes it.
+        Ok(())
+    }
+
+    fn move_files_in(&self) -> Result<(), OutputError> {
+        for name in &self.files {
+            let target = self.dir.join(name);
+            std::fs::rename(self.staging.path().join(name), &target)
+                .map_err(|e| io_error(&target, e))?;
+        }
+        for stale in &self.earlier_files {
+            let is_plain_name = Path::new(stale).file_name() == Some(std::ffi::OsStr::new(stale));
+            if is_plain_name && !self.files.contains(stale) {
+                let _ = std::fs::remove_file(self.dir.join(stale));
             }
         }
-        Ok(written)
+        Ok(())
     }
+}
+
+/// Swaps two folders in one step (Linux `renameat2` with `RENAME_EXCHANGE`).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let a = CString::new(a.as_os_str().as_bytes())?;
+    let b = CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: both are valid NUL-terminated paths that outlive the call.
+    let result = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
 }

@@ -81,25 +81,34 @@ pub fn render(model: &Model, seed: u64, path: u64) -> String {
     text
 }
 
+/// "Nothing happened" from step `from` to `to`, one line per run of steps with the same chances.
 fn quiet(model: &Model, happened: u64, from: u32, to: u32) -> String {
-    let hazards = model.step_hazards(happened, from);
-    let none: f64 = hazards
-        .events
-        .iter()
-        .chain(&hazards.outcomes)
-        .map(|&(_, p)| 1.0 - p)
-        .product();
-    let span = if from == to {
-        model.describe_step(from)
-    } else {
-        format!(
-            "{} to {}",
-            model.describe_step(from),
-            model.describe_step(to)
-        )
-    };
-    format!(
-        "{span}: nothing happened (chance that something would, at the first of these steps: {})\n",
-        percent(1.0 - none)
-    )
+    let mut text = String::new();
+    let mut start = from;
+    while start <= to {
+        let segment = model.segment_of[start as usize] as usize;
+        let end = model.segments[segment].1.min(to);
+        let hazards = model.step_hazards(happened, start);
+        let none: f64 = hazards
+            .events
+            .iter()
+            .chain(&hazards.outcomes)
+            .map(|&(_, p)| 1.0 - p)
+            .product();
+        let span = if start == end {
+            model.describe_step(start)
+        } else {
+            format!(
+                "{} to {}",
+                model.describe_step(start),
+                model.describe_step(end)
+            )
+        };
+        text.push_str(&format!(
+            "{span}: nothing happened (chance that something would, each step: {})\n",
+            percent(1.0 - none)
+        ));
+        start = end + 1;
+    }
+    text
 }

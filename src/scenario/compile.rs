@@ -8,7 +8,7 @@ use crate::model::{Event, Hazard, HorizonRule, Model, Modifier, Outcome, StepUni
 use chrono::NaiveDate;
 
 /// Longer horizons than this are refused: they are typos, not scenarios.
-pub const MAX_HORIZON: i64 = 100_000;
+pub const MAX_HORIZON: i64 = 10_000;
 pub const DEFAULT_PATHS: u64 = 100_000;
 
 struct Checker<'a> {
@@ -19,6 +19,17 @@ struct Checker<'a> {
 impl Checker<'_> {
     fn error<T>(&self, loc: &Loc<T>, key: &str, message: impl Into<String>) -> ScenarioError {
         self.sources.error(loc.source, &loc.span, key, message)
+    }
+
+    /// An error about an event or outcome as a whole, placed where its id was written.
+    fn at_id(&self, event: &EventDoc, key: &str, message: impl Into<String>) -> ScenarioError {
+        match &event.at {
+            Some(at) => self.error(at, key, message),
+            None => file_error(
+                &self.sources.get(0).name,
+                format!("{key}: {}", message.into()),
+            ),
+        }
     }
 
     /// An error about a key that is missing: placed in the file the scenario was named by.
@@ -47,7 +58,7 @@ impl Checker<'_> {
             }
         };
         condition::parse(&loc.value, &resolve)
-            .map_err(|e| self.error(loc, key, format!("{e} in \"{}\"", loc.value)))
+            .map_err(|e| self.error(loc, key, format!("{e} in {}", echo(&loc.value))))
     }
 
     fn text(&self, loc: &Option<Loc<String>>, key: &str) -> Result<Option<String>, ScenarioError> {
@@ -101,10 +112,18 @@ impl Checker<'_> {
         for (name, modifier) in &event.modifiers {
             let key = format!("{key}.modifiers.{name}");
             let when = modifier.when.as_ref().ok_or_else(|| {
-                self.missing(&format!("{key}.when"), "a modifier needs a condition")
+                self.at_id(
+                    event,
+                    &format!("{key}.when"),
+                    "missing; a modifier needs a condition",
+                )
             })?;
             let factor = modifier.factor.as_ref().ok_or_else(|| {
-                self.missing(&format!("{key}.factor"), "a modifier needs a factor")
+                self.at_id(
+                    event,
+                    &format!("{key}.factor"),
+                    "missing; a modifier needs a factor",
+                )
             })?;
             if !(factor.value > 0.0 && factor.value.is_finite()) {
                 return Err(self.error(
@@ -128,9 +147,9 @@ impl Checker<'_> {
     }
 }
 
-fn check_id(id: &str, kind: &str, sources: &Sources) -> Result<(), ScenarioError> {
-    let valid = id.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+fn check_id(c: &Checker<'_>, id: &str, kind: &str, event: &EventDoc) -> Result<(), ScenarioError> {
+    let valid = id.chars().next().is_some_and(|ch| ch.is_ascii_alphabetic())
+        && id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
     let problem = if !valid {
         "an id starts with a letter and holds only letters, digits and _"
     } else if RESERVED_WORDS.contains(&id) {
@@ -138,10 +157,24 @@ fn check_id(id: &str, kind: &str, sources: &Sources) -> Result<(), ScenarioError
     } else {
         return Ok(());
     };
-    Err(file_error(
-        &sources.get(0).name,
-        format!("{kind}.{id}: '{id}' cannot be an id: {problem}"),
+    Err(c.at_id(
+        event,
+        &format!("{kind}.{}", quoted_key(id)),
+        format!("'{id}' cannot be an id: {problem}"),
     ))
+}
+
+/// A key as TOML would need it written: bare when it can be, quoted otherwise.
+fn quoted_key(id: &str) -> String {
+    let bare = !id.is_empty()
+        && id
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-');
+    if bare {
+        id.to_string()
+    } else {
+        format!("{id:?}")
+    }
 }
 
 pub fn compile(document: &Document, sources: &Sources) -> Result<Model, ScenarioError> {
@@ -217,32 +250,44 @@ pub fn compile(document: &Document, sources: &Sources) -> Result<Model, Scenario
         Some(loc) => return Err(c.error(loc, "scenario.seed", "the seed must be >= 0")),
     };
 
-    if document.events.len() > MAX_EVENTS {
-        return Err(file_error(
-            &sources.get(0).name,
+    if let Some((id, event)) = document.events.get_index(MAX_EVENTS) {
+        return Err(c.at_id(
+            event,
+            &format!("events.{id}"),
             format!(
-                "events: {} events; a scenario has at most {MAX_EVENTS}",
+                "event number {} of {}; a scenario has at most {MAX_EVENTS} events",
+                MAX_EVENTS + 1,
                 document.events.len()
             ),
         ));
     }
     let mut events = Vec::new();
     for (id, event) in &document.events {
-        check_id(id, "events", sources)?;
-        if document.outcomes.contains_key(id) {
-            return Err(file_error(
-                &sources.get(0).name,
+        check_id(&c, id, "events", event)?;
+        if let Some(outcome) = document.outcomes.get(id) {
+            return Err(c.at_id(
+                outcome,
+                &format!("outcomes.{id}"),
                 format!("'{id}' is both an event and an outcome; ids must be unique"),
             ));
         }
         let key = format!("events.{id}");
         let label = c
             .text(&event.label, &format!("{key}.label"))?
-            .ok_or_else(|| c.missing(&format!("{key}.label"), "give the event a label"))?;
-        let p_loc = event
-            .p
-            .as_ref()
-            .ok_or_else(|| c.missing(&format!("{key}.p"), "give its probability per step"))?;
+            .ok_or_else(|| {
+                c.at_id(
+                    event,
+                    &format!("{key}.label"),
+                    "missing; give the event a label",
+                )
+            })?;
+        let p_loc = event.p.as_ref().ok_or_else(|| {
+            c.at_id(
+                event,
+                &format!("{key}.p"),
+                "missing; give its probability per step",
+            )
+        })?;
         let p = c.probability(p_loc, &format!("{key}.p"))?;
         events.push(Event {
             id: id.clone(),
@@ -254,19 +299,26 @@ pub fn compile(document: &Document, sources: &Sources) -> Result<Model, Scenario
     if document.outcomes.is_empty() {
         return Err(c.missing("outcomes", "a scenario needs at least one outcome"));
     }
-    if document.outcomes.len() > MAX_EVENTS {
-        return Err(file_error(
-            &sources.get(0).name,
-            format!("outcomes: a scenario has at most {MAX_EVENTS} outcomes"),
+    if let Some((id, outcome)) = document.outcomes.get_index(MAX_EVENTS) {
+        return Err(c.at_id(
+            outcome,
+            &format!("outcomes.{id}"),
+            format!("a scenario has at most {MAX_EVENTS} outcomes"),
         ));
     }
     let mut outcomes = Vec::new();
     for (id, outcome) in &document.outcomes {
-        check_id(id, "outcomes", sources)?;
+        check_id(&c, id, "outcomes", outcome)?;
         let key = format!("outcomes.{id}");
         let label = c
             .text(&outcome.label, &format!("{key}.label"))?
-            .ok_or_else(|| c.missing(&format!("{key}.label"), "give the outcome a label"))?;
+            .ok_or_else(|| {
+                c.at_id(
+                    outcome,
+                    &format!("{key}.label"),
+                    "missing; give the outcome a label",
+                )
+            })?;
         let hazard = match &outcome.p {
             Some(p_loc) => {
                 let p = c.probability(p_loc, &format!("{key}.p"))?;
@@ -375,4 +427,15 @@ fn date(c: &Checker<'_>, loc: &Loc<toml::value::Datetime>) -> Result<NaiveDate, 
             format!("'{value}' is not a plain date such as 2025-08-26"),
         )
     })
+}
+
+/// Text from the file, quoted for an error message: control characters escaped and long
+/// text cut, so that a hostile file cannot flood the terminal.
+pub fn echo(text: &str) -> String {
+    const MAX_CHARS: usize = 120;
+    let mut quoted: String = format!("{text:?}");
+    if quoted.chars().count() > MAX_CHARS {
+        quoted = quoted.chars().take(MAX_CHARS).collect::<String>() + "...\"";
+    }
+    quoted
 }

@@ -40,9 +40,17 @@ pub struct Document {
     pub extends: Option<Loc<String>>,
     #[serde(default)]
     pub scenario: MetaDoc,
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "IndexMap::is_empty",
+        deserialize_with = "spanned_ids"
+    )]
     pub events: IndexMap<String, EventDoc>,
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "IndexMap::is_empty",
+        deserialize_with = "spanned_ids"
+    )]
     pub outcomes: IndexMap<String, EventDoc>,
     #[serde(default)]
     pub horizon: HorizonDoc,
@@ -71,10 +79,31 @@ pub struct MetaDoc {
     pub seed: Option<Loc<i64>>,
 }
 
+/// Reads a table of events or outcomes, keeping where each id was written.
+fn spanned_ids<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<IndexMap<String, EventDoc>, D::Error> {
+    let table = IndexMap::<toml::Spanned<String>, EventDoc>::deserialize(deserializer)?;
+    Ok(table
+        .into_iter()
+        .map(|(id, mut event)| {
+            event.at = Some(Loc {
+                span: id.span(),
+                value: (),
+                source: usize::MAX,
+            });
+            (id.into_inner(), event)
+        })
+        .collect())
+}
+
 /// An event or an outcome: both are hazards that may happen at a step.
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventDoc {
+    /// Where the id was first written (its table header or dotted key).
+    #[serde(skip)]
+    pub at: Option<Loc<()>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<Loc<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -132,6 +161,7 @@ impl Document {
         mark(&mut m.paths, source);
         mark(&mut m.seed, source);
         for event in self.events.values_mut().chain(self.outcomes.values_mut()) {
+            mark(&mut event.at, source);
             mark(&mut event.label, source);
             mark(&mut event.p, source);
             mark(&mut event.window, source);
@@ -180,6 +210,9 @@ fn replace<T>(base: &mut Option<T>, over: Option<T>) {
 fn overlay_events(base: &mut IndexMap<String, EventDoc>, over: IndexMap<String, EventDoc>) {
     for (id, event) in over {
         let target = base.entry(id).or_default();
+        if target.at.is_none() {
+            target.at = event.at;
+        }
         replace(&mut target.label, event.label);
         replace(&mut target.p, event.p);
         replace(&mut target.window, event.window);

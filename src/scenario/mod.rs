@@ -38,8 +38,26 @@ pub fn load(spec: &str, sets: &[String]) -> Result<Loaded, ScenarioError> {
 /// As [`load`], with `cwd` as the folder that relative paths start from.
 pub fn load_from(spec: &str, sets: &[String], cwd: &Path) -> Result<Loaded, ScenarioError> {
     let mut notes = Vec::new();
+    let root = find(spec, cwd, &mut notes)?;
+    let mut loaded = load_source(root, sets)?;
+    loaded.notes = notes;
+    Ok(loaded)
+}
+
+/// Loads the built-in preset `name`, whatever the current folder holds.
+pub fn load_preset(name: &str, sets: &[String]) -> Result<Loaded, ScenarioError> {
+    let text = presets::get(name).ok_or_else(|| {
+        file_error(
+            name,
+            format!("no such preset (presets: {})", presets::names().join(", ")),
+        )
+    })?;
+    load_source(preset_source(name, text), sets)
+}
+
+fn load_source(root: Source, sets: &[String]) -> Result<Loaded, ScenarioError> {
     let mut sources = Sources::default();
-    let root = sources.push(find(spec, cwd, &mut notes)?);
+    let root = sources.push(root);
     let mut chain = vec![sources.get(root).identity.clone()];
     let mut document = load_layers(&mut sources, root, &mut chain)?;
     for set in sets {
@@ -64,7 +82,7 @@ pub fn load_from(spec: &str, sets: &[String], cwd: &Path) -> Result<Loaded, Scen
         model,
         resolved,
         files,
-        notes,
+        notes: Vec::new(),
     })
 }
 
@@ -76,7 +94,10 @@ fn file_source(path: &Path) -> Result<Source, ScenarioError> {
     Ok(Source {
         name: path.display().to_string(),
         text,
-        dir: Some(path.parent().unwrap_or(Path::new("")).to_path_buf()),
+        dir: Some(match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        }),
         identity,
         has_lines: true,
     })
@@ -97,7 +118,10 @@ fn preset_source(name: &str, text: &str) -> Source {
 fn find(spec: &str, cwd: &Path, notes: &mut Vec<String>) -> Result<Source, ScenarioError> {
     let path = cwd.join(spec);
     if path.is_file() {
-        return file_source(Path::new(spec)).or_else(|_| file_source(&path));
+        // Name the file as the user typed it when that names the same file.
+        let typed = Path::new(spec);
+        let same = std::fs::canonicalize(typed).ok() == std::fs::canonicalize(&path).ok();
+        return file_source(if same { typed } else { &path });
     }
     let looks_like_path = spec.contains('/') || spec.contains('\\') || spec.ends_with(".toml");
     if looks_like_path || presets::get(spec).is_none() {
@@ -113,7 +137,13 @@ fn find(spec: &str, cwd: &Path, notes: &mut Vec<String>) -> Result<Source, Scena
     let builtin = presets::get(name).unwrap_or_default();
     let local = Path::new("scenarios").join(format!("{name}.toml"));
     if cwd.join(&local).is_file() {
-        let source = file_source(&local).or_else(|_| file_source(&cwd.join(&local)))?;
+        let same =
+            std::fs::canonicalize(&local).ok() == std::fs::canonicalize(cwd.join(&local)).ok();
+        let source = file_source(&if same {
+            local.clone()
+        } else {
+            cwd.join(&local)
+        })?;
         if source.text != builtin {
             notes.push(format!(
                 "using {} (it differs from the built-in preset '{name}'; \
@@ -140,7 +170,11 @@ fn parse(sources: &Sources, index: usize) -> Result<Document, ScenarioError> {
             } else {
                 format!("{place}: {key}")
             },
-            message: format!("{}\n    {}", e.message().trim_end(), line.trim()),
+            message: format!(
+                "{}\n    {}",
+                e.message().trim_end(),
+                compile::echo(line.trim())
+            ),
         }
     })?;
     document.set_source(index);
@@ -238,6 +272,9 @@ fn set_layer(sources: &mut Sources, set: &str) -> Result<Document, ScenarioError
         ));
     };
     let (key, value) = (key.trim(), value.trim());
+    if set.contains(['\n', '\r']) {
+        return Err(file_error(&name, "a --set is one line: key=value"));
+    }
     let valid_key = !key.is_empty()
         && key.split('.').all(|part| {
             !part.is_empty()

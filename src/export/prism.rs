@@ -1,0 +1,539 @@
+//! The scenario as a PRISM-language DTMC, for probabilistic model checkers (PRISM, Storm).
+//!
+//! Layout (see docs/prism-export.md):
+//!
+//! - `step_counter`: `t` runs from 1 to H+1; t = H+1 means that the horizon has passed.
+//! - one module `event_<id>` per event, with a boolean `e_<id>` (the event has happened);
+//! - `outcome`: `o` is 0 while the path runs, else the 1-based number of its outcome.
+//!
+//! Every module moves on the one action `[step]`, so that one transition of the chain is one
+//! step of a path: everything happens at once, decided on the state before the step. Each
+//! module has a command for every state (the guards of its commands are complementary), and
+//! the states with o > 0 loop on themselves. After step H the outcome module picks the
+//! horizon outcome by the ordered rules in one more transition.
+//!
+//! Labels: `"<event id>"` holds once the event has happened, `"<outcome id>"` once the path
+//! ended in that outcome, so `P=? [F "ceasefire"]` is the probability of the outcome.
+
+use crate::model::{Hazard, Model};
+use crate::scenario::condition::Condition;
+use std::fmt::Write;
+
+/// Names PRISM gives a meaning of its own as labels.
+const RESERVED_LABELS: [&str; 2] = ["init", "deadlock"];
+
+/// A probability or factor as a PRISM literal: plain decimal notation (Rust never prints an
+/// f64 with an exponent under `{}`), with the shortest digits that read back as the same f64,
+/// and always with a decimal point so that PRISM reads a double, never an int.
+fn number(x: f64) -> String {
+    let text = format!("{x}");
+    if text.contains('.') {
+        text
+    } else {
+        format!("{text}.0")
+    }
+}
+
+/// Text fit for a `//` comment: one line, printable.
+fn comment(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+fn event_var(model: &Model, bit: u8) -> String {
+    format!("e_{}", model.events[bit as usize].id)
+}
+
+/// A condition as a PRISM boolean expression over the event variables.
+fn condition(model: &Model, c: &Condition) -> String {
+    match c {
+        Condition::Const(value) => value.to_string(),
+        Condition::Happened(bit) => event_var(model, *bit),
+        Condition::Not(inner) => format!("!{}", operand(model, inner)),
+        Condition::And(terms) => join(model, terms, " & "),
+        Condition::Or(terms) => join(model, terms, " | "),
+    }
+}
+
+fn operand(model: &Model, c: &Condition) -> String {
+    match c {
+        Condition::And(_) | Condition::Or(_) => format!("({})", condition(model, c)),
+        _ => condition(model, c),
+    }
+}
+
+fn join(model: &Model, terms: &[Condition], separator: &str) -> String {
+    terms
+        .iter()
+        .map(|t| operand(model, t))
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
+/// The conjunction of `terms`, "true" when there are none.
+fn all_of(terms: Vec<String>) -> String {
+    if terms.is_empty() {
+        "true".into()
+    } else {
+        terms.join(" & ")
+    }
+}
+
+/// The conditions, besides the path running, under which a hazard can fire: its window (left
+/// out when it spans the whole horizon) and its `when`.
+fn eligibility(model: &Model, hazard: &Hazard) -> Vec<String> {
+    let mut terms = Vec::new();
+    let (first, last) = hazard.window;
+    if first > 1 {
+        terms.push(format!("t >= {first}"));
+    }
+    if last < model.horizon {
+        terms.push(format!("t <= {last}"));
+    }
+    if let Some(when) = &hazard.when {
+        terms.push(format!("({})", condition(model, when)));
+    }
+    terms
+}
+
+/// The formulas of a hazard's adjusted probability, named `p_<id>` (and the product of its
+/// modifier factors `f_<id>`): p' = p*F/(1-p+p*F), the odds p/(1-p) multiplied by F.
+fn probability_formulas(out: &mut String, model: &Model, id: &str, hazard: &Hazard) {
+    let p = number(hazard.p);
+    if hazard.modifiers.is_empty() || hazard.p <= 0.0 || hazard.p >= 1.0 {
+        writeln!(out, "formula p_{id} = {p};").unwrap();
+        return;
+    }
+    let factors: Vec<String> = hazard
+        .modifiers
+        .iter()
+        .map(|m| format!("({} ? {} : 1)", operand(model, &m.when), number(m.factor)))
+        .collect();
+    for m in &hazard.modifiers {
+        writeln!(
+            out,
+            "// modifier {}: odds x {} when {}",
+            comment(&m.name),
+            number(m.factor),
+            comment(&model.render(&m.when))
+        )
+        .unwrap();
+    }
+    writeln!(out, "formula f_{id} = ({});", factors.join(" * ")).unwrap();
+    writeln!(
+        out,
+        "formula p_{id} = ({p} * f_{id} / (1 - {p} + {p} * f_{id}));"
+    )
+    .unwrap();
+}
+
+/// The label names: the ids themselves, except that an id PRISM reserves gets a prefix (and
+/// underscores until it is unique).
+fn label_names(model: &Model) -> Vec<String> {
+    let ids: Vec<&str> = model
+        .events
+        .iter()
+        .map(|e| e.id.as_str())
+        .chain(model.outcomes.iter().map(|o| o.id.as_str()))
+        .collect();
+    let mut names: Vec<String> = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let mut name = id.to_string();
+        if RESERVED_LABELS.contains(id) {
+            name = format!(
+                "{}_{id}",
+                if i < model.events.len() {
+                    "event"
+                } else {
+                    "outcome"
+                }
+            );
+            while ids.contains(&name.as_str()) || names.contains(&name) {
+                name.push('_');
+            }
+        }
+        names.push(name);
+    }
+    names
+}
+
+/// The scenario as a PRISM DTMC (see the module documentation).
+pub fn to_prism(model: &Model) -> String {
+    to_prism_with_notes(model, &[])
+}
+
+/// As [`to_prism`], with extra lines for the header comment (e.g. the files the scenario was
+/// read from and the `--set` overrides).
+pub fn to_prism_with_notes(model: &Model, notes: &[String]) -> String {
+    let mut out = String::new();
+    let h = model.horizon;
+    let labels = label_names(model);
+    let w = &mut out;
+
+    writeln!(
+        w,
+        "// PRISM model (DTMC) exported by pathcast {}",
+        env!("CARGO_PKG_VERSION")
+    )
+    .unwrap();
+    writeln!(
+        w,
+        "// scenario {}: {}",
+        comment(&model.id),
+        comment(&model.title)
+    )
+    .unwrap();
+    for note in notes {
+        writeln!(w, "// {}", comment(note)).unwrap();
+    }
+    writeln!(
+        w,
+        "//\n// One transition is one {} of a path; t is the step about to happen (t = {} once \
+         the horizon has passed).",
+        model.step,
+        h + 1
+    )
+    .unwrap();
+    writeln!(w, "// o is 0 while the path runs, else its outcome:").unwrap();
+    for (i, o) in model.outcomes.iter().enumerate() {
+        writeln!(w, "//   o = {}: {} ({})", i + 1, o.id, comment(&o.label)).unwrap();
+    }
+    writeln!(
+        w,
+        "// Labels: each event id holds once the event has happened, each outcome id once the \
+         path ended in it."
+    )
+    .unwrap();
+    for (i, name) in labels.iter().enumerate() {
+        let id = if i < model.events.len() {
+            &model.events[i].id
+        } else {
+            &model.outcomes[i - model.events.len()].id
+        };
+        if name != id {
+            writeln!(
+                w,
+                "// (the label of '{id}' is \"{name}\": PRISM reserves \"{id}\")"
+            )
+            .unwrap();
+        }
+    }
+    writeln!(
+        w,
+        "// Check with e.g.: storm --prism model.pm --prop 'P=? [F \"{}\"]'",
+        labels[model.events.len()]
+    )
+    .unwrap();
+
+    writeln!(
+        w,
+        "\ndtmc\n\nconst int H = {h}; // the horizon, in {}s",
+        model.step
+    )
+    .unwrap();
+    writeln!(
+        w,
+        "\n// The path has not ended and the horizon has not passed."
+    )
+    .unwrap();
+    writeln!(w, "formula running = (o = 0 & t <= H);").unwrap();
+
+    writeln!(
+        w,
+        "\nmodule step_counter\n  t : [1..H+1] init 1;\n  [step] running -> (t' = t + 1);\n  \
+         [step] !running -> true;\nendmodule"
+    )
+    .unwrap();
+
+    for event in &model.events {
+        let id = &event.id;
+        writeln!(w, "\n// event {id}: {}", comment(&event.label)).unwrap();
+        if event.hazard.p <= 0.0 {
+            writeln!(
+                w,
+                "// (p = 0: it never happens)\nmodule event_{id}\n  e_{id} : bool init \
+                 false;\n  [step] true -> true;\nendmodule"
+            )
+            .unwrap();
+            continue;
+        }
+        probability_formulas(w, model, id, &event.hazard);
+        let mut go = vec!["running".to_string(), format!("!e_{id}")];
+        go.extend(eligibility(model, &event.hazard));
+        writeln!(w, "formula go_{id} = ({});", all_of(go)).unwrap();
+        writeln!(
+            w,
+            "module event_{id}\n  e_{id} : bool init false;\n  [step] go_{id} -> p_{id} : \
+             (e_{id}' = true) + 1 - p_{id} : true;\n  [step] !go_{id} -> true;\nendmodule"
+        )
+        .unwrap();
+    }
+
+    writeln!(
+        w,
+        "\n// Outcome hazards: h_<id> is its probability at this step."
+    )
+    .unwrap();
+    let mut hazards = Vec::new();
+    for (i, outcome) in model.outcomes.iter().enumerate() {
+        let Some(hazard) = &outcome.hazard else {
+            continue;
+        };
+        if hazard.p <= 0.0 {
+            continue;
+        }
+        let id = &outcome.id;
+        writeln!(w, "// outcome {id}: {}", comment(&outcome.label)).unwrap();
+        probability_formulas(w, model, id, hazard);
+        let mut eligible = vec!["running".to_string()];
+        eligible.extend(eligibility(model, hazard));
+        writeln!(w, "formula h_{id} = ({} ? p_{id} : 0);", all_of(eligible)).unwrap();
+        hazards.push((i + 1, id));
+    }
+    if !hazards.is_empty() {
+        let sum: Vec<String> = hazards.iter().map(|(_, id)| format!("h_{id}")).collect();
+        let none: Vec<String> = hazards
+            .iter()
+            .map(|(_, id)| format!("(1 - h_{id})"))
+            .collect();
+        writeln!(w, "formula hz_sum = ({});", sum.join(" + ")).unwrap();
+        writeln!(w, "formula hz_none = ({});", none.join(" * ")).unwrap();
+    }
+    let mut horizon = (model.horizon_default + 1).to_string();
+    for rule in model.horizon_rules.iter().rev() {
+        horizon = format!(
+            "({} ? {} : {horizon})",
+            condition(model, &rule.when),
+            rule.outcome + 1
+        );
+    }
+    writeln!(
+        w,
+        "\nmodule outcome\n  o : [0..{}] init 0;",
+        model.outcomes.len()
+    )
+    .unwrap();
+    if hazards.is_empty() {
+        writeln!(w, "  [step] running -> true;").unwrap();
+    } else {
+        // With probability 1 - prod(1 - h) one outcome happens, o with probability h_o / sum(h).
+        let mut branches: Vec<String> = hazards
+            .iter()
+            .map(|(o, id)| format!("(1 - hz_none) * h_{id} / hz_sum : (o' = {o})"))
+            .collect();
+        branches.push("hz_none : true".into());
+        writeln!(
+            w,
+            "  [step] running & hz_sum > 0 ->\n      {};",
+            branches.join("\n    + ")
+        )
+        .unwrap();
+    }
+    // The complement of the other two commands: the path has ended (its states are absorbing),
+    // or no outcome can happen at this step.
+    let idle = if hazards.is_empty() {
+        "o > 0"
+    } else {
+        "o > 0 | (running & hz_sum = 0)"
+    };
+    writeln!(
+        w,
+        "  // After step H, the first horizon rule that holds names the outcome.\n  [step] o = 0 \
+         & t > H -> (o' = {horizon});\n  [step] {idle} -> true;\nendmodule"
+    )
+    .unwrap();
+
+    writeln!(w).unwrap();
+    for (event, name) in model.events.iter().zip(&labels) {
+        writeln!(w, "label \"{name}\" = e_{};", event.id).unwrap();
+    }
+    for (i, name) in labels[model.events.len()..].iter().enumerate() {
+        writeln!(w, "label \"{name}\" = (o = {});", i + 1).unwrap();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{load_from, presets};
+    use std::path::Path;
+
+    const TINY: &str = r#"
+[scenario]
+id = "tiny"
+title = "Tiny\ntwo lines"
+horizon = 3
+
+[events.init]
+label = "An event whose id PRISM reserves as a label"
+p = 0.5
+
+[events.talks]
+label = "Talks"
+p = 0.25
+window = [2, 3]
+when = "init"
+[events.talks.modifiers.push]
+when = "not (init and talks) or init"
+factor = 2.0
+
+[events.never]
+label = "Never"
+p = 0.0
+
+[outcomes.deal]
+label = "Deal"
+p = 0.1
+when = "talks"
+
+[outcomes.nothing]
+label = "Nothing"
+
+[horizon]
+rules = [{ when = "talks", outcome = "deal" }]
+default = "nothing"
+"#;
+
+    fn tiny() -> Model {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tiny.toml"), TINY).unwrap();
+        load_from("tiny.toml", &[], dir.path()).unwrap().model
+    }
+
+    /// Checks what every export must satisfy, whatever the scenario.
+    fn check_shape(model: &Model, text: &str) {
+        assert!(text.contains("\ndtmc\n"));
+        assert_eq!(
+            text.matches("\nmodule ").count(),
+            model.events.len() + 2,
+            "a step counter, one module per event and the outcome module"
+        );
+        assert_eq!(text.matches("\nendmodule").count(), model.events.len() + 2);
+        for event in &model.events {
+            assert!(text.contains(&format!("\nmodule event_{}\n", event.id)));
+            assert!(text.contains(&format!("  e_{} : bool init false;\n", event.id)));
+        }
+        let labels = text.lines().filter(|l| l.starts_with("label \"")).count();
+        assert_eq!(labels, model.events.len() + model.outcomes.len());
+        for (i, outcome) in model.outcomes.iter().enumerate() {
+            assert!(text.contains(&format!("label \"{}\" = (o = {});", outcome.id, i + 1)));
+        }
+        for (n, line) in text.lines().enumerate() {
+            if line.starts_with("//") {
+                continue;
+            }
+            let open = line.matches('(').count();
+            let close = line.matches(')').count();
+            assert_eq!(
+                open,
+                close,
+                "unbalanced parentheses on line {}: {line}",
+                n + 1
+            );
+            assert!(!line.contains("NaN") && !line.contains("inf"), "{line}");
+        }
+        // Each [step] command sits in a module and ends with a semicolon.
+        for line in text.lines().filter(|l| l.contains("[step]")) {
+            assert!(line.starts_with("  [step] "), "{line}");
+        }
+    }
+
+    #[test]
+    fn tiny_model_has_its_modules_formulas_and_labels() {
+        let model = tiny();
+        let text = to_prism(&model);
+        check_shape(&model, &text);
+        assert!(text.starts_with(&format!(
+            "// PRISM model (DTMC) exported by pathcast {}\n// scenario tiny: Tiny two lines\n",
+            env!("CARGO_PKG_VERSION")
+        )));
+        assert!(text.contains("const int H = 3;"));
+        assert!(text.contains("module step_counter\n  t : [1..H+1] init 1;\n"));
+        assert!(text.contains("formula running = (o = 0 & t <= H);"));
+        // The window [2, 3] ends at the horizon, so only its start is a condition.
+        assert!(text.contains("formula go_talks = (running & !e_talks & t >= 2 & (e_init));"));
+        assert!(text.contains(
+            "formula f_talks = (((!(e_init & e_talks) | e_init) ? 2.0 : 1));\n\
+             formula p_talks = (0.25 * f_talks / (1 - 0.25 + 0.25 * f_talks));"
+        ));
+        assert!(text.contains(
+            "[step] go_talks -> p_talks : (e_talks' = true) + 1 - p_talks : true;\n  \
+             [step] !go_talks -> true;"
+        ));
+        // An event that cannot happen keeps its variable and only idles.
+        assert!(text.contains(
+            "module event_never\n  e_never : bool init false;\n  [step] true -> true;\nendmodule"
+        ));
+        assert!(text.contains("formula h_deal = (running & (e_talks) ? p_deal : 0);"));
+        assert!(text.contains("formula hz_sum = (h_deal);"));
+        assert!(text.contains("o : [0..2] init 0;"));
+        assert!(text.contains("(1 - hz_none) * h_deal / hz_sum : (o' = 1)\n    + hz_none : true;"));
+        assert!(text.contains("[step] o = 0 & t > H -> (o' = (e_talks ? 1 : 2));"));
+        assert!(text.contains("[step] o > 0 | (running & hz_sum = 0) -> true;"));
+        // "init" is PRISM's label of the initial states: the event's label gets a prefix.
+        assert!(text.contains("label \"event_init\" = e_init;"));
+        assert!(!text.contains("label \"init\""));
+        assert!(text.contains("label \"talks\" = e_talks;"));
+        assert!(text.contains("label \"nothing\" = (o = 2);"));
+    }
+
+    #[test]
+    fn notes_go_into_the_header() {
+        let text = to_prism_with_notes(&tiny(), &["--set events.talks.p=0.5".into()]);
+        assert!(text.lines().nth(2) == Some("// --set events.talks.p=0.5"));
+    }
+
+    #[test]
+    fn numbers_are_plain_decimals_that_read_back_exactly() {
+        assert_eq!(number(1.0), "1.0");
+        assert_eq!(number(0.0), "0.0");
+        assert_eq!(number(0.007), "0.007");
+        assert_eq!(number(1e-7), "0.0000001");
+        assert_eq!(number(1e20), "100000000000000000000.0");
+        for x in [
+            0.1,
+            1.0 / 3.0,
+            0.15,
+            2.5e-5,
+            1e-300,
+            f64::MIN_POSITIVE,
+            5e-324,
+            123456.789,
+            f64::MAX,
+        ] {
+            let text = number(x);
+            assert!(
+                text.chars().all(|c| c.is_ascii_digit() || c == '.'),
+                "{text}"
+            );
+            assert!(text.contains('.'));
+            assert_eq!(text.parse::<f64>().unwrap(), x);
+        }
+    }
+
+    #[test]
+    fn conditions_keep_their_grouping() {
+        let model = tiny();
+        let (a, b) = (Condition::Happened(0), Condition::Happened(1));
+        let not_and = Condition::Not(Box::new(Condition::And(vec![a.clone(), b.clone()])));
+        assert_eq!(condition(&model, &not_and), "!(e_init & e_talks)");
+        let and_or = Condition::And(vec![
+            Condition::Or(vec![a.clone(), b.clone()]),
+            Condition::Not(Box::new(a)),
+        ]);
+        assert_eq!(condition(&model, &and_or), "(e_init | e_talks) & !e_init");
+        assert_eq!(condition(&model, &Condition::Const(false)), "false");
+    }
+
+    #[test]
+    fn every_preset_exports() {
+        for name in presets::names() {
+            let loaded = load_from(name, &[], Path::new("/nonexistent")).unwrap();
+            let text = to_prism(&loaded.model);
+            check_shape(&loaded.model, &text);
+            assert!(text.contains(&format!("// scenario {}: ", loaded.model.id)));
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! Output folders: whole or absent, never mixed with an earlier run, never lost to a signal
+//! or a full disk.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::fs;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+fn pathcast(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("pathcast").unwrap();
+    cmd.current_dir(dir);
+    cmd
+}
+
+/// Everything under `dir`, as sorted relative paths.
+fn tree(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            out.push(path.strip_prefix(root).unwrap().display().to_string());
+            if path.is_dir() {
+                walk(root, &path, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if dir.exists() {
+        walk(dir, dir, &mut out);
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn rerunning_the_same_scenario_replaces_the_folder_and_says_so() {
+    let dir = TempDir::new().unwrap();
+    pathcast(dir.path())
+        .args(["run", "baseline", "--paths", "100", "--paths-csv"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("wrote output/baseline"));
+    pathcast(dir.path())
+        .args(["run", "baseline", "--paths", "100"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "replaced the earlier results in output/baseline",
+        ));
+    let files = tree(&dir.path().join("output"));
+    assert!(!files.iter().any(|f| f.contains("paths.csv")), "{files:?}");
+    assert!(
+        !files.iter().any(|f| f.contains(".pathcast-")),
+        "staging left: {files:?}"
+    );
+}
+
+#[test]
+fn another_scenarios_results_are_not_overwritten_without_force() {
+    let dir = TempDir::new().unwrap();
+    pathcast(dir.path())
+        .args(["run", "baseline", "--paths", "100", "--out", "results"])
+        .assert()
+        .success();
+    let before = fs::read(dir.path().join("results/outcomes.csv")).unwrap();
+    pathcast(dir.path())
+        .args(["run", "escalation", "--paths", "100", "--out", "results"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("results of scenario 'baseline'")
+                .and(predicate::str::contains("--force")),
+        );
+    assert_eq!(
+        fs::read(dir.path().join("results/outcomes.csv")).unwrap(),
+        before
+    );
+    pathcast(dir.path())
+        .args(["exact", "baseline", "--out", "results"])
+        .assert()
+        .code(2);
+    pathcast(dir.path())
+        .args([
+            "run",
+            "escalation",
+            "--paths",
+            "100",
+            "--out",
+            "results",
+            "--force",
+        ])
+        .assert()
+        .success();
+    let manifest = fs::read_to_string(dir.path().join("results/manifest.toml")).unwrap();
+    assert!(manifest.contains("scenario = \"escalation\""));
+}
+
+#[test]
+fn a_folder_with_other_files_needs_force_and_keeps_them() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("mine");
+    fs::create_dir(&out).unwrap();
+    fs::write(out.join("notes.txt"), "keep me").unwrap();
+    pathcast(dir.path())
+        .args(["run", "baseline", "--paths", "100", "--out", "mine"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a pathcast output folder"));
+    assert_eq!(tree(&out), vec!["notes.txt"]);
+    pathcast(dir.path())
+        .args([
+            "run", "baseline", "--paths", "100", "--out", "mine", "--force",
+        ])
+        .assert()
+        .success();
+    assert_eq!(
+        fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "keep me"
+    );
+    assert!(out.join("outcomes.csv").is_file() && out.join("manifest.toml").is_file());
+}
+
+#[test]
+fn the_scenarios_folder_is_never_an_output_folder() {
+    let dir = TempDir::new().unwrap();
+    let scenarios = dir.path().join("scenarios");
+    fs::create_dir(&scenarios).unwrap();
+    let text = pathcast::scenario::presets::get("baseline").unwrap();
+    fs::write(scenarios.join("baseline.toml"), text).unwrap();
+    for force in [false, true] {
+        let mut cmd = pathcast(dir.path());
+        cmd.args(["run", "baseline", "--paths", "100", "--out", "scenarios"]);
+        if force {
+            cmd.arg("--force");
+        }
+        cmd.assert()
+            .code(2)
+            .stderr(predicate::str::contains("holds the scenario being run"));
+    }
+    assert_eq!(tree(&scenarios), vec!["baseline.toml"]);
+}
+
+/// Starts a long run, sends `signal` once it is under way, and checks that it stops within a
+/// second, exits with 130 and leaves nothing behind.
+fn interrupt_with(signal: libc::c_int) {
+    let dir = TempDir::new().unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pathcast"))
+        .current_dir(dir.path())
+        .args(["run", "baseline", "--paths", "100000000000", "--paths-csv"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the run is writing its staging folder, so the signal lands mid-run.
+    let started = Instant::now();
+    while tree(dir.path()).iter().all(|f| !f.contains(".pathcast-")) {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the run never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    // SAFETY: kill with a valid pid and signal.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(5),
+            "did not stop after the signal"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let stopped_in = sent.elapsed();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted") && stderr.contains("no output was written"),
+        "{stderr}"
+    );
+    assert!(stopped_in < Duration::from_secs(1), "took {stopped_in:?}");
+    assert_eq!(
+        tree(dir.path()),
+        vec!["output"],
+        "left behind: {:?}",
+        tree(dir.path())
+    );
+}
+
+#[test]
+fn ctrl_c_stops_the_run_and_leaves_nothing() {
+    interrupt_with(libc::SIGINT);
+}
+
+#[test]
+fn sigterm_stops_the_run_and_leaves_nothing() {
+    interrupt_with(libc::SIGTERM);
+}
+
+/// A file-size limit makes every write past it fail with "File too large", as a full disk
+/// would, without needing a small filesystem.
+#[test]
+fn a_write_error_is_reported_with_the_path_and_leaves_nothing() {
+    use std::os::unix::process::CommandExt;
+    let dir = TempDir::new().unwrap();
+    pathcast(dir.path())
+        .args(["run", "baseline", "--paths", "100"])
+        .assert()
+        .success();
+    let before = fs::read(dir.path().join("output/baseline/outcomes.csv")).unwrap();
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("pathcast"));
+    command
+        .current_dir(dir.path())
+        .args(["run", "baseline", "--paths", "200000", "--paths-csv"]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 1 << 20,
+                rlim_max: 1 << 20,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("output/baseline/paths.csv"), "{stderr}");
+    assert!(stderr.contains("File too large"), "{stderr}");
+    // The earlier run is intact and no staging folder is left.
+    assert_eq!(
+        fs::read(dir.path().join("output/baseline/outcomes.csv")).unwrap(),
+        before
+    );
+    let files = tree(&dir.path().join("output"));
+    assert!(
+        !files
+            .iter()
+            .any(|f| f.contains(".pathcast-") || f.contains("paths.csv")),
+        "{files:?}"
+    );
+}
+
+/// A real full disk: a 256 KiB tmpfs (needs root, as in CI; elsewhere it says so and stops).
+#[test]
+fn a_full_disk_is_reported_and_leaves_nothing() {
+    let dir = TempDir::new().unwrap();
+    let mount = dir.path().join("small");
+    fs::create_dir(&mount).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+        .arg(&mount)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("SKIPPED: cannot mount a tmpfs here (not root?); the file-size-limit test covers write errors");
+        return;
+    }
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("pathcast"))
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "baseline",
+            "--paths",
+            "100000",
+            "--paths-csv",
+            "--out",
+        ])
+        .arg(mount.join("run"))
+        .output()
+        .unwrap();
+    let listing = tree(&mount);
+    let _ = std::process::Command::new("umount").arg(&mount).status();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("paths.csv") && stderr.contains("No space left"),
+        "{stderr}"
+    );
+    assert!(listing.is_empty(), "left on the full disk: {listing:?}");
+}
