@@ -6,6 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
+mod common;
+
 const TABLES: [&str; 4] = [
     "outcomes.csv",
     "events.csv",
@@ -25,38 +27,7 @@ fn read(path: PathBuf) -> String {
 
 /// A small valid scenario; `extra` is appended so a test can add or break one thing.
 fn scenario(extra: &str) -> String {
-    format!(
-        r#"[scenario]
-id = "small"
-title = "Small"
-horizon = 10
-start = 2025-01-06
-seed = 3
-
-[events.talks]
-label = "Talks open"
-p = 0.3
-
-[events.sanctions]
-label = "Sanctions"
-p = 0.1
-window = [2, 8]
-[events.sanctions.modifiers.stalled]
-when = "not talks"
-factor = 2.0
-
-[outcomes.deal]
-label = "Deal"
-p = 0.2
-when = "talks"
-
-[outcomes.none]
-label = "No deal"
-
-[horizon]
-default = "none"
-{extra}"#
-    )
+    format!("{}{extra}", common::SMALL_SCENARIO)
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {

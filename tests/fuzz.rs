@@ -31,6 +31,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tempfile::TempDir;
 
+mod common;
+
 const DEFAULT_CASES: u32 = 1024;
 /// "pathcast" in ASCII.
 const DEFAULT_SEED: u64 = 0x7061_7468_6361_7374;
@@ -188,36 +190,7 @@ fn tables(model: &Model, report: &Report) -> Result<(), TestCaseError> {
 // ---------------------------------------------------------------------------------------------
 // (a) Arbitrary bytes.
 
-const BASE: &str = r#"[scenario]
-id = "small"
-title = "Small"
-horizon = 10
-start = 2025-01-06
-seed = 3
-
-[events.talks]
-label = "Talks open"
-p = 0.3
-
-[events.sanctions]
-label = "Sanctions"
-p = 0.1
-window = [2, 8]
-[events.sanctions.modifiers.stalled]
-when = "not talks"
-factor = 2.0
-
-[outcomes.deal]
-label = "Deal"
-p = 0.2
-when = "talks"
-
-[outcomes.none]
-label = "No deal"
-
-[horizon]
-default = "none"
-"#;
+const BASE: &str = common::SMALL_SCENARIO;
 
 /// Random bytes, or the valid scenario with a few bytes changed (which gets past the TOML
 /// parser far more often).

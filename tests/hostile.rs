@@ -14,40 +14,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tempfile::TempDir;
 
+mod common;
+
 /// The scenario file the tests break, one thing at a time.
 const FILE: &str = "hostile.toml";
 
 /// A small valid scenario (the line numbers of its keys are found with `line_of`).
-const BASE: &str = r#"[scenario]
-id = "small"
-title = "Small"
-horizon = 10
-start = 2025-01-06
-seed = 3
-
-[events.talks]
-label = "Talks open"
-p = 0.3
-
-[events.sanctions]
-label = "Sanctions"
-p = 0.1
-window = [2, 8]
-[events.sanctions.modifiers.stalled]
-when = "not talks"
-factor = 2.0
-
-[outcomes.deal]
-label = "Deal"
-p = 0.2
-when = "talks"
-
-[outcomes.none]
-label = "No deal"
-
-[horizon]
-default = "none"
-"#;
+const BASE: &str = common::SMALL_SCENARIO;
 
 /// A hang is a failure, not a stalled test suite. Generous: this is no timing assertion.
 const HANG: Duration = Duration::from_secs(120);
