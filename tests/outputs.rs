@@ -51,6 +51,15 @@ fn rerunning_the_same_scenario_replaces_the_folder_and_says_so() {
         ));
     let files = tree(&dir.path().join("output"));
     assert!(!files.iter().any(|f| f.contains("paths.csv")), "{files:?}");
+    // Results are ordinary readable files, not private temporary ones.
+    use std::os::unix::fs::PermissionsExt;
+    for path in ["output/baseline", "output/baseline/outcomes.csv"] {
+        let mode = fs::metadata(dir.path().join(path))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o044, 0o044, "{path} has mode {mode:o}");
+    }
     assert!(
         !files.iter().any(|f| f.contains(".pathcast-")),
         "staging left: {files:?}"

@@ -6,6 +6,9 @@ pub mod prism;
 
 use crate::error::OutputError;
 use std::io::Write;
+// Temporary files and folders are private by default; results are ordinary files (the
+// umask still applies).
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use tempfile::{NamedTempFile, TempDir};
 
@@ -143,6 +146,7 @@ impl OutputSet {
             .unwrap_or_else(|| "output".into());
         let staging = tempfile::Builder::new()
             .prefix(&format!(".{name}.pathcast-"))
+            .permissions(std::fs::Permissions::from_mode(0o755))
             .tempdir_in(&parent)
             .map_err(|e| io_error(dir, e))?;
         Ok(OutputSet {
@@ -163,6 +167,7 @@ impl OutputSet {
         tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".tmp")
+            .permissions(std::fs::Permissions::from_mode(0o644))
             .tempfile_in(self.staging.path())
             .map_err(|e| io_error(&self.dir.join(name), e))
     }

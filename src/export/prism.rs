@@ -98,7 +98,9 @@ fn eligibility(model: &Model, hazard: &Hazard) -> Vec<String> {
 }
 
 /// The formulas of a hazard's adjusted probability, named `p_<id>` (and the product of its
-/// modifier factors `f_<id>`): p' = p*F/(1-p+p*F), the odds p/(1-p) multiplied by F.
+/// modifier factors `f_<id>`): the odds p/(1-p) multiplied by F, that is p' = p*F/(1-p+p*F),
+/// written as 1/(1 + (1-p)/(p*F)) so that, as in [`crate::model::adjust_odds`], a product too
+/// large for a double gives 1 rather than inf/inf.
 fn probability_formulas(out: &mut String, model: &Model, id: &str, hazard: &Hazard) {
     let p = number(hazard.p);
     if hazard.modifiers.is_empty() || hazard.p <= 0.0 || hazard.p >= 1.0 {
@@ -123,7 +125,7 @@ fn probability_formulas(out: &mut String, model: &Model, id: &str, hazard: &Haza
     writeln!(out, "formula f_{id} = ({});", factors.join(" * ")).unwrap();
     writeln!(
         out,
-        "formula p_{id} = ({p} * f_{id} / (1 - {p} + {p} * f_{id}));"
+        "formula p_{id} = (1 / (1 + (1 - {p}) / ({p} * f_{id})));"
     )
     .unwrap();
 }
@@ -304,7 +306,7 @@ pub fn to_prism_with_notes(model: &Model, notes: &[String]) -> String {
     for rule in model.horizon_rules.iter().rev() {
         horizon = format!(
             "({} ? {} : {horizon})",
-            condition(model, &rule.when),
+            operand(model, &rule.when),
             rule.outcome + 1
         );
     }
@@ -456,7 +458,7 @@ default = "nothing"
         assert!(text.contains("formula go_talks = (running & !e_talks & t >= 2 & (e_init));"));
         assert!(text.contains(
             "formula f_talks = (((!(e_init & e_talks) | e_init) ? 2.0 : 1));\n\
-             formula p_talks = (0.25 * f_talks / (1 - 0.25 + 0.25 * f_talks));"
+             formula p_talks = (1 / (1 + (1 - 0.25) / (0.25 * f_talks)));"
         ));
         assert!(text.contains(
             "[step] go_talks -> p_talks : (e_talks' = true) + 1 - p_talks : true;\n  \
