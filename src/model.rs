@@ -179,22 +179,31 @@ impl Model {
 
     /// The hazards at `step` given the events that happened before it.
     pub fn step_hazards(&self, happened: u64, step: u32) -> StepHazards {
-        let events = self
-            .events
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| happened >> i & 1 == 0)
-            .map(|(i, e)| (i, e.hazard.probability(happened, step)))
-            .filter(|&(_, p)| p > 0.0)
-            .collect();
-        let outcomes = self
-            .outcomes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, o)| Some((i, o.hazard.as_ref()?.probability(happened, step))))
-            .filter(|&(_, p)| p > 0.0)
-            .collect();
-        StepHazards { events, outcomes }
+        let mut hazards = StepHazards::default();
+        self.step_hazards_into(happened, step, &mut hazards);
+        hazards
+    }
+
+    /// As [`Model::step_hazards`], into a buffer that is reused (the kernel's hot path).
+    pub fn step_hazards_into(&self, happened: u64, step: u32, hazards: &mut StepHazards) {
+        hazards.events.clear();
+        hazards.outcomes.clear();
+        for (i, event) in self.events.iter().enumerate() {
+            if happened >> i & 1 == 0 {
+                let p = event.hazard.probability(happened, step);
+                if p > 0.0 {
+                    hazards.events.push((i, p));
+                }
+            }
+        }
+        for (i, outcome) in self.outcomes.iter().enumerate() {
+            if let Some(hazard) = &outcome.hazard {
+                let p = hazard.probability(happened, step);
+                if p > 0.0 {
+                    hazards.outcomes.push((i, p));
+                }
+            }
+        }
     }
 
     /// The outcome a path gets when it reaches the horizon with `happened`.

@@ -21,7 +21,7 @@
 //! block, which is last); and one to choose the outcome when the block happens and more than
 //! one outcome is eligible.
 
-use crate::model::Model;
+use crate::model::{Model, StepHazards};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap;
@@ -35,7 +35,8 @@ const MAX_CACHED_TABLES: usize = 1 << 14;
 const WAIT_TABLE_STEPS: usize = 64;
 
 fn fixed(p: f64) -> u64 {
-    (p.clamp(0.0, 1.0) * ONE as f64).round() as u64
+    // Rounds to nearest; cheaper than f64::round, which is a library call.
+    (p.clamp(0.0, 1.0) * ONE as f64 + 0.5) as u64
 }
 
 /// The random stream of one path.
@@ -69,7 +70,7 @@ enum Item {
 
 /// Everything the kernel needs for one (event set, segment): precomputed once, reused by
 /// every path that passes through that state.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct StateTable {
     /// Events with p = 1: they happen at the next step.
     certain: u64,
@@ -91,65 +92,67 @@ struct StateTable {
     outcome_choice: Vec<u64>,
 }
 
+/// P(at least one happens) for independent chances, accumulated as a + q (1 - a): there is no
+/// cancellation, so rare hazards keep their relative precision.
+fn at_least_one(before: f64, q: f64) -> f64 {
+    before + q * (1.0 - before)
+}
+
 impl StateTable {
-    fn new(model: &Model, happened: u64, segment: usize) -> StateTable {
+    /// Makes this the table of (`happened`, `segment`), reusing its buffers; `hazards` is a
+    /// scratch buffer.
+    fn fill(&mut self, model: &Model, happened: u64, segment: usize, hazards: &mut StepHazards) {
         let (first_step, last_step) = model.segments[segment];
-        let hazards = model.step_hazards(happened, first_step);
-        let mut certain = 0u64;
-        let mut items = Vec::new();
-        let mut ln_partial = Vec::new();
-        let mut ln_none = 0.0;
+        model.step_hazards_into(happened, first_step, hazards);
+        self.certain = 0;
+        self.items.clear();
+        self.none.clear();
+        self.first.clear();
+        let mut any = 0.0;
         for &(e, p) in &hazards.events {
             if p >= 1.0 {
-                certain |= 1 << e;
+                self.certain |= 1 << e;
             } else {
-                items.push(Item::Event(e as u8));
-                ln_none += libm::log1p(-p);
-                ln_partial.push(ln_none);
+                self.items.push(Item::Event(e as u8));
+                any = at_least_one(any, p);
+                self.none.push(any);
             }
         }
-        let ln_no_outcome: f64 = hazards.outcomes.iter().map(|&(_, h)| libm::log1p(-h)).sum();
-        let certain_outcome = ln_no_outcome == f64::NEG_INFINITY;
-        if !hazards.outcomes.is_empty() && !certain_outcome {
-            items.push(Item::Outcomes);
-            ln_none += ln_no_outcome;
-            ln_partial.push(ln_none);
-        }
-        let any = -libm::expm1(ln_none);
-        let mut first: Vec<u64> = ln_partial
-            .iter()
-            .map(|&l| fixed(-libm::expm1(l) / any))
-            .collect();
-        if let Some(last) = first.last_mut() {
-            *last = ONE;
-        }
-        let steps = ((last_step - first_step + 1) as usize).min(WAIT_TABLE_STEPS);
-        let wait = (1..=steps)
-            .map(|k| fixed(-libm::expm1(k as f64 * ln_none)))
-            .collect();
-        let total_hazard: f64 = hazards.outcomes.iter().map(|&(_, h)| h).sum();
-        let mut cumulative = 0.0;
-        let mut outcome_choice: Vec<u64> = hazards
+        self.certain_outcome = hazards.outcomes.iter().any(|&(_, h)| h >= 1.0);
+        let some_outcome = hazards
             .outcomes
             .iter()
-            .map(|&(_, h)| {
-                cumulative += h;
-                fixed(cumulative / total_hazard)
-            })
-            .collect();
-        if let Some(last) = outcome_choice.last_mut() {
+            .fold(0.0, |a, &(_, h)| at_least_one(a, h));
+        if !hazards.outcomes.is_empty() && !self.certain_outcome {
+            self.items.push(Item::Outcomes);
+            any = at_least_one(any, some_outcome);
+            self.none.push(any);
+        }
+        // `none` holds P(at least one of items 0..=k) until here.
+        self.first.extend(self.none.iter().map(|&a| fixed(a / any)));
+        if let Some(last) = self.first.last_mut() {
             *last = ONE;
         }
-        StateTable {
-            certain,
-            certain_outcome,
-            items,
-            none: ln_partial.iter().map(|&l| libm::exp(l)).collect(),
-            first,
-            wait,
-            ln_none,
-            outcomes: hazards.outcomes.iter().map(|&(o, _)| o).collect(),
-            outcome_choice,
+        self.none.iter_mut().for_each(|a| *a = 1.0 - *a);
+        let steps = ((last_step - first_step + 1) as usize).min(WAIT_TABLE_STEPS);
+        let mut within = 0.0;
+        self.wait.clear();
+        self.wait.extend((0..steps).map(|_| {
+            within = at_least_one(within, any);
+            fixed(within)
+        }));
+        self.ln_none = libm::log1p(-any);
+        let total_hazard: f64 = hazards.outcomes.iter().map(|&(_, h)| h).sum();
+        let mut cumulative = 0.0;
+        self.outcomes.clear();
+        self.outcome_choice.clear();
+        for &(o, h) in &hazards.outcomes {
+            cumulative += h;
+            self.outcomes.push(o);
+            self.outcome_choice.push(fixed(cumulative / total_hazard));
+        }
+        if let Some(last) = self.outcome_choice.last_mut() {
+            *last = ONE;
         }
     }
 
@@ -205,7 +208,10 @@ impl PathRecord {
 /// The state tables met so far, by (event set, segment).
 struct TableCache {
     index: FxHashMap<(u64, u16), usize>,
+    /// Tables `..live` are in use; the rest keep their buffers for reuse after a clear.
     tables: Vec<StateTable>,
+    live: usize,
+    scratch: StepHazards,
 }
 
 impl TableCache {
@@ -214,13 +220,18 @@ impl TableCache {
         let i = match self.index.get(&key) {
             Some(&i) => i,
             None => {
-                if self.tables.len() >= MAX_CACHED_TABLES {
+                if self.live >= MAX_CACHED_TABLES {
                     self.index.clear();
-                    self.tables.clear();
+                    self.live = 0;
                 }
-                self.tables.push(StateTable::new(model, happened, segment));
-                self.index.insert(key, self.tables.len() - 1);
-                self.tables.len() - 1
+                if self.live == self.tables.len() {
+                    self.tables.push(StateTable::default());
+                }
+                let i = self.live;
+                self.tables[i].fill(model, happened, segment, &mut self.scratch);
+                self.live += 1;
+                self.index.insert(key, i);
+                i
             }
         };
         &self.tables[i]
@@ -243,6 +254,8 @@ impl<'m> Kernel<'m> {
             cache: TableCache {
                 index: FxHashMap::default(),
                 tables: Vec::new(),
+                live: 0,
+                scratch: StepHazards::default(),
             },
         }
     }
