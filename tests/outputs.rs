@@ -151,6 +151,27 @@ fn the_scenarios_folder_is_never_an_output_folder() {
     assert_eq!(tree(&scenarios), vec!["baseline.toml"]);
 }
 
+#[test]
+fn an_unwritable_output_folder_is_bad_input() {
+    let dir = TempDir::new().unwrap();
+    // Not even root can make a folder in /proc.
+    pathcast(dir.path())
+        .args([
+            "run",
+            "baseline",
+            "--paths",
+            "100",
+            "--out",
+            "/proc/pathcast-test/run",
+        ])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("/proc/pathcast-test/run")
+                .and(predicate::str::contains("cannot write there")),
+        );
+}
+
 /// Starts a long run, sends `signal` once it is under way, and checks that it stops within a
 /// second, exits with 130 and leaves nothing behind.
 fn interrupt_with(signal: libc::c_int) {

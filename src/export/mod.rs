@@ -139,7 +139,9 @@ impl OutputSet {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        std::fs::create_dir_all(&parent).map_err(|e| io_error(&parent, e))?;
+        // A folder that cannot be made or written is a bad --out, found before any work.
+        let unusable = |e: std::io::Error| bad_folder(dir, format!("cannot write there: {e}"));
+        std::fs::create_dir_all(&parent).map_err(unusable)?;
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -148,7 +150,7 @@ impl OutputSet {
             .prefix(&format!(".{name}.pathcast-"))
             .permissions(std::fs::Permissions::from_mode(0o755))
             .tempdir_in(&parent)
-            .map_err(|e| io_error(dir, e))?;
+            .map_err(unusable)?;
         Ok(OutputSet {
             dir: dir.to_path_buf(),
             staging,
