@@ -3,7 +3,7 @@
 //! Events are numbered in file order; the set of events that happened is a `u64` bit set
 //! (bit i = event i). Outcomes are numbered in file order too.
 
-use crate::scenario::condition::Condition;
+use crate::scenario::condition::{Condition, Test};
 use chrono::{Months, NaiveDate};
 use std::fmt;
 
@@ -58,9 +58,33 @@ pub struct Hazard {
     pub window: (u32, u32),
     pub when: Option<Condition>,
     pub modifiers: Vec<Modifier>,
+    /// `when` and the modifiers' conditions, compiled for evaluation.
+    tests: (Option<Test>, Vec<(Test, f64)>),
 }
 
 impl Hazard {
+    pub fn new(
+        p: f64,
+        window: (u32, u32),
+        when: Option<Condition>,
+        modifiers: Vec<Modifier>,
+    ) -> Hazard {
+        let tests = (
+            when.as_ref().map(Test::new),
+            modifiers
+                .iter()
+                .map(|m| (Test::new(&m.when), m.factor))
+                .collect(),
+        );
+        Hazard {
+            p,
+            window,
+            when,
+            modifiers,
+            tests,
+        }
+    }
+
     /// The probability that it happens at `step`, given the set `happened` of events that
     /// happened before that step (0 when it is not eligible).
     pub fn probability(&self, happened: u64, step: u32) -> f64 {
@@ -72,14 +96,14 @@ impl Hazard {
 
     /// As [`Hazard::probability`], for a step known to lie inside the window.
     pub fn probability_in_window(&self, happened: u64) -> f64 {
-        if self.when.as_ref().is_some_and(|c| !c.holds(happened)) {
+        let (when, modifiers) = &self.tests;
+        if when.as_ref().is_some_and(|t| !t.holds(happened)) {
             return 0.0;
         }
-        let factor: f64 = self
-            .modifiers
+        let factor: f64 = modifiers
             .iter()
-            .filter(|m| m.when.holds(happened))
-            .map(|m| m.factor)
+            .filter(|(test, _)| test.holds(happened))
+            .map(|&(_, factor)| factor)
             .product();
         adjust_odds(self.p, factor)
     }

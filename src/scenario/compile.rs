@@ -138,12 +138,7 @@ impl Checker<'_> {
                 factor: factor.value,
             });
         }
-        Ok(Hazard {
-            p,
-            window,
-            when,
-            modifiers,
-        })
+        Ok(Hazard::new(p, window, when, modifiers))
     }
 }
 

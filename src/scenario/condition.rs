@@ -79,6 +79,80 @@ fn join(terms: &[Condition], separator: &str, name: &dyn Fn(u8) -> String) -> St
         .join(separator)
 }
 
+/// Most (must have, must not have) terms a condition is expanded to for fast evaluation.
+const MAX_MASK_TERMS: usize = 64;
+
+/// A condition in the form the simulator evaluates many times: a disjunction of
+/// (must have, must not have) bit masks, or the tree itself when that would be too long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Test {
+    Masks(Vec<(u64, u64)>),
+    Tree(Condition),
+}
+
+impl Test {
+    pub fn new(condition: &Condition) -> Test {
+        match masks(condition, false) {
+            Some(terms) => Test::Masks(terms),
+            None => Test::Tree(condition.clone()),
+        }
+    }
+
+    pub fn holds(&self, happened: u64) -> bool {
+        match self {
+            Test::Masks(terms) => terms
+                .iter()
+                .any(|&(have, lack)| happened & have == have && happened & lack == 0),
+            Test::Tree(condition) => condition.holds(happened),
+        }
+    }
+}
+
+/// The condition (or its negation) in disjunctive normal form, or `None` past the size limit.
+fn masks(condition: &Condition, negated: bool) -> Option<Vec<(u64, u64)>> {
+    let terms = match (condition, negated) {
+        (Condition::Const(value), _) => {
+            if *value != negated {
+                vec![(0, 0)]
+            } else {
+                Vec::new()
+            }
+        }
+        (Condition::Happened(bit), false) => vec![(1 << bit, 0)],
+        (Condition::Happened(bit), true) => vec![(0, 1 << bit)],
+        (Condition::Not(inner), _) => masks(inner, !negated)?,
+        // De Morgan: a negated conjunction is a disjunction of negations, and vice versa.
+        (Condition::Or(parts), false) | (Condition::And(parts), true) => {
+            let mut terms = Vec::new();
+            for part in parts {
+                terms.extend(masks(part, negated)?);
+            }
+            terms
+        }
+        (Condition::And(parts), false) | (Condition::Or(parts), true) => {
+            let mut terms = vec![(0u64, 0u64)];
+            for part in parts {
+                let part = masks(part, negated)?;
+                let mut product = Vec::new();
+                for &(have, lack) in &terms {
+                    for &(h, l) in &part {
+                        let (have, lack) = (have | h, lack | l);
+                        if have & lack == 0 {
+                            product.push((have, lack));
+                        }
+                    }
+                }
+                if product.len() > MAX_MASK_TERMS {
+                    return None;
+                }
+                terms = product;
+            }
+            terms
+        }
+    };
+    (terms.len() <= MAX_MASK_TERMS).then_some(terms)
+}
+
 /// Why a condition could not be parsed; `column` is 1-based within the condition text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConditionError {
@@ -334,6 +408,36 @@ mod tests {
         assert!(parse(&nots, &ids).is_err());
         let long = vec!["a"; 10_000].join(" and ");
         assert!(parse(&long, &ids).unwrap_err().message.contains("terms"));
+    }
+
+    #[test]
+    fn masks_agree_with_the_tree_on_every_set() {
+        let texts = [
+            "a or b and c",
+            "not (a or b)",
+            "(a or b) and not c",
+            "not (a and not (b or c))",
+            "a and not a",
+            "true",
+            "false or not true",
+        ];
+        for text in texts {
+            let condition = parse(text, &ids).unwrap();
+            let test = Test::new(&condition);
+            assert!(matches!(test, Test::Masks(_)), "{text}");
+            for s in 0..8u64 {
+                assert_eq!(test.holds(s), condition.holds(s), "{text} on {s:03b}");
+            }
+        }
+        // Too long to expand: falls back to the tree, with the same answers.
+        let wide = (0..8)
+            .map(|_| "(a or b or c)")
+            .collect::<Vec<_>>()
+            .join(" and ");
+        let condition = parse(&wide, &ids).unwrap();
+        let test = Test::new(&condition);
+        assert!(matches!(test, Test::Tree(_)));
+        assert!((0..8).all(|s| test.holds(s) == condition.holds(s)));
     }
 
     #[test]
