@@ -5,7 +5,7 @@
 //! running (no outcome yet) from step to step, and books the mass that ends at each outcome,
 //! the mass with which each event happens at each step, and the joint mass of (outcome, event).
 
-use crate::model::Model;
+use crate::model::{bits, Model};
 use crate::report::ExactMasses;
 use rustc_hash::FxHashMap;
 
@@ -71,14 +71,6 @@ fn subsets(events: &[(usize, f64)]) -> Vec<(u64, f64)> {
     list
 }
 
-fn book_joint(joint: &mut [f64], happened: u64, mass: f64) {
-    let mut rest = happened;
-    while rest != 0 {
-        joint[rest.trailing_zeros() as usize] += mass;
-        rest &= rest - 1;
-    }
-}
-
 /// Solves the scenario exactly.
 pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> {
     let width = model.horizon as usize + 1;
@@ -113,11 +105,15 @@ pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> 
             for (new, w) in subsets(&hazards.events) {
                 let after = state | new;
                 let mass = mass * w;
-                book_joint_steps(&mut masses.event_steps, new, t, mass);
+                for e in bits(new) {
+                    masses.event_steps[e][t as usize] += mass;
+                }
                 for &(o, h) in &hazards.outcomes {
                     let ended = mass * (1.0 - survive) * h / total_hazard;
                     masses.outcome_steps[o][t as usize] += ended;
-                    book_joint(&mut masses.joint[o], after, ended);
+                    for e in bits(after) {
+                        masses.joint[o][e] += ended;
+                    }
                 }
                 *next.entry(after).or_insert(0.0) += mass * survive;
             }
@@ -132,15 +128,9 @@ pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> 
     for &(state, mass) in &running {
         let o = model.horizon_outcome(state);
         masses.outcome_steps[o][model.horizon as usize] += mass;
-        book_joint(&mut masses.joint[o], state, mass);
+        for e in bits(state) {
+            masses.joint[o][e] += mass;
+        }
     }
     Ok(masses)
-}
-
-fn book_joint_steps(event_steps: &mut [Vec<f64>], new: u64, t: u32, mass: f64) {
-    let mut rest = new;
-    while rest != 0 {
-        event_steps[rest.trailing_zeros() as usize][t as usize] += mass;
-        rest &= rest - 1;
-    }
 }

@@ -37,7 +37,6 @@ pub struct Interrupted;
 pub struct Finished {
     pub report: Report,
     pub out: PathBuf,
-    pub files: Vec<PathBuf>,
     /// The output folder held an earlier run, which this one replaced.
     pub replaced_earlier: bool,
     pub threads: usize,
@@ -148,7 +147,6 @@ pub fn run(
     Ok(Finished {
         report,
         out,
-        files: committed.files,
         replaced_earlier: committed.replaced_earlier,
         threads,
     })
@@ -173,7 +171,6 @@ pub fn exact(
     Ok(Finished {
         report,
         out,
-        files: committed.files,
         replaced_earlier: committed.replaced_earlier,
         threads: 1,
     })

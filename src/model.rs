@@ -9,6 +9,18 @@ use std::fmt;
 
 pub const MAX_EVENTS: usize = 64;
 
+/// The members of an event set, lowest first.
+pub fn bits(set: u64) -> impl Iterator<Item = usize> {
+    let mut rest = set;
+    std::iter::from_fn(move || {
+        (rest != 0).then(|| {
+            let bit = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            bit
+        })
+    })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepUnit {
     Day,

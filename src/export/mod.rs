@@ -28,7 +28,6 @@ enum Placement {
 /// What `commit` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Committed {
-    pub files: Vec<PathBuf>,
     /// The folder held an earlier run, which the new one replaced.
     pub replaced_earlier: bool,
 }
@@ -208,10 +207,7 @@ impl OutputSet {
             Placement::ReplaceFolder => self.replace_folder()?,
             Placement::IntoFolder => self.move_files_in()?,
         }
-        Ok(Committed {
-            files: self.files.iter().map(|name| self.dir.join(name)).collect(),
-            replaced_earlier,
-        })
+        Ok(Committed { replaced_earlier })
     }
 
     fn replace_folder(&self) -> Result<(), OutputError> {

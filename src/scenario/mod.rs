@@ -116,12 +116,8 @@ fn preset_source(name: &str, text: &str) -> Source {
 /// A file path runs that file. A bare preset name runs `./scenarios/<name>.toml` when that
 /// file exists (so that edits to a checkout's presets take effect), else the built-in preset.
 fn find(spec: &str, cwd: &Path, notes: &mut Vec<String>) -> Result<Source, ScenarioError> {
-    let path = cwd.join(spec);
-    if path.is_file() {
-        // Name the file as the user typed it when that names the same file.
-        let typed = Path::new(spec);
-        let same = std::fs::canonicalize(typed).ok() == std::fs::canonicalize(&path).ok();
-        return file_source(if same { typed } else { &path });
+    if cwd.join(spec).is_file() {
+        return file_source(&as_typed(Path::new(spec), cwd));
     }
     let looks_like_path = spec.contains('/') || spec.contains('\\') || spec.ends_with(".toml");
     if looks_like_path || presets::get(spec).is_none() {
@@ -133,17 +129,11 @@ fn find(spec: &str, cwd: &Path, notes: &mut Vec<String>) -> Result<Source, Scena
             ),
         ));
     }
-    let name = spec.strip_suffix(".toml").unwrap_or(spec);
-    let builtin = presets::get(name).unwrap_or_default();
+    // `spec` is a preset name here (no `.toml`, checked above).
+    let (name, builtin) = (spec, presets::get(spec).unwrap_or_default());
     let local = Path::new("scenarios").join(format!("{name}.toml"));
     if cwd.join(&local).is_file() {
-        let same =
-            std::fs::canonicalize(&local).ok() == std::fs::canonicalize(cwd.join(&local)).ok();
-        let source = file_source(&if same {
-            local.clone()
-        } else {
-            cwd.join(&local)
-        })?;
+        let source = file_source(&as_typed(&local, cwd))?;
         if source.text != builtin {
             notes.push(format!(
                 "using {} (it differs from the built-in preset '{name}'; \
@@ -154,6 +144,18 @@ fn find(spec: &str, cwd: &Path, notes: &mut Vec<String>) -> Result<Source, Scena
         return Ok(source);
     }
     Ok(preset_source(name, builtin))
+}
+
+/// `path` relative to `cwd`, named as the user typed it when that names the same file (so
+/// messages show `scenarios/x.toml`, not an absolute path).
+fn as_typed(path: &Path, cwd: &Path) -> PathBuf {
+    let joined = cwd.join(path);
+    let same = std::fs::canonicalize(path).ok() == std::fs::canonicalize(&joined).ok();
+    if same {
+        path.to_path_buf()
+    } else {
+        joined
+    }
 }
 
 fn parse(sources: &Sources, index: usize) -> Result<Document, ScenarioError> {

@@ -21,7 +21,7 @@
 //! block, which is last); and one to choose the outcome when the block happens and more than
 //! one outcome is eligible.
 
-use crate::model::{Model, StepHazards};
+use crate::model::{bits, Model, StepHazards};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap;
@@ -288,15 +288,16 @@ impl<'m> Kernel<'m> {
             };
             let mut new = table.certain;
             let mut outcome_block = table.certain_outcome;
+            let mut happen = |item: Item| match item {
+                Item::Event(bit) => new |= 1 << bit,
+                Item::Outcomes => outcome_block = true,
+            };
             let mut level = 1.0;
             let mut next = 0;
             if !table.is_certain() {
                 let i = pick(&table.first, draw(rng));
+                happen(table.items[i]);
                 level = table.none[i];
-                match table.items[i] {
-                    Item::Event(bit) => new |= 1 << bit,
-                    Item::Outcomes => outcome_block = true,
-                }
                 next = i + 1;
             }
             while next < table.items.len() {
@@ -305,18 +306,13 @@ impl<'m> Kernel<'m> {
                 if j == table.items.len() {
                     break;
                 }
+                happen(table.items[j]);
                 level = table.none[j];
-                match table.items[j] {
-                    Item::Event(bit) => new |= 1 << bit,
-                    Item::Outcomes => outcome_block = true,
-                }
                 next = j + 1;
             }
             happened |= new;
-            let mut rest = new;
-            while rest != 0 {
-                record.event_steps[rest.trailing_zeros() as usize] = at;
-                rest &= rest - 1;
+            for e in bits(new) {
+                record.event_steps[e] = at;
             }
             if outcome_block {
                 let choice = if table.outcomes.len() == 1 {

@@ -30,10 +30,6 @@ pub struct RunOptions {
     pub keep_records: bool,
 }
 
-/// The run stopped because `cancel` was raised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cancelled;
-
 /// What the caller is told after each wave.
 pub struct Wave<'a> {
     pub paths_done: u64,
@@ -43,6 +39,7 @@ pub struct Wave<'a> {
 
 #[derive(Debug)]
 pub enum RunError<E> {
+    /// The run stopped because `cancel` was raised.
     Cancelled,
     Caller(E),
 }

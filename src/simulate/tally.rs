@@ -2,7 +2,7 @@
 //! number of paths.
 
 use super::kernel::PathRecord;
-use crate::model::Model;
+use crate::model::{bits, Model};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tally {
@@ -35,10 +35,7 @@ impl Tally {
     pub fn add(&mut self, record: &PathRecord) {
         self.paths += 1;
         self.outcome_steps[record.outcome * self.width + record.step as usize] += 1;
-        let mut rest = record.happened;
-        while rest != 0 {
-            let e = rest.trailing_zeros() as usize;
-            rest &= rest - 1;
+        for e in bits(record.happened) {
             self.event_steps[e * self.width + record.event_steps[e] as usize] += 1;
             self.joint[record.outcome * self.events + e] += 1;
         }
