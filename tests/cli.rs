@@ -1,12 +1,12 @@
 //! The `pathcast` binary, run as a user would.
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 mod common;
+use common::pathcast;
 
 const TABLES: [&str; 4] = [
     "outcomes.csv",
@@ -14,12 +14,6 @@ const TABLES: [&str; 4] = [
     "timeline.csv",
     "conditional.csv",
 ];
-
-fn pathcast(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("pathcast").unwrap();
-    cmd.current_dir(dir);
-    cmd
-}
 
 fn read(path: PathBuf) -> String {
     fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

@@ -1,10 +1,12 @@
 //! The exact solver on large scenarios: reachable states only, and a clear stop when the
 //! reachable state space would not fit.
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use std::fs;
 use tempfile::TempDir;
+
+mod common;
+use common::pathcast;
 
 /// `events` events over 52 weeks; event i can happen only after event i-1 when `chained`.
 fn scenario(events: usize, chained: bool) -> String {
@@ -23,9 +25,7 @@ fn scenario(events: usize, chained: bool) -> String {
 fn twenty_chained_events_solve_over_reachable_sets_only() {
     let dir = TempDir::new().unwrap();
     fs::write(dir.path().join("big.toml"), scenario(20, true)).unwrap();
-    Command::cargo_bin("pathcast")
-        .unwrap()
-        .current_dir(dir.path())
+    pathcast(dir.path())
         .args(["exact", "big.toml"])
         .assert()
         .success();
@@ -47,9 +47,7 @@ fn twenty_chained_events_solve_over_reachable_sets_only() {
 fn an_unreachable_state_space_is_refused_with_its_size() {
     let dir = TempDir::new().unwrap();
     fs::write(dir.path().join("big.toml"), scenario(40, false)).unwrap();
-    Command::cargo_bin("pathcast")
-        .unwrap()
-        .current_dir(dir.path())
+    pathcast(dir.path())
         .args(["exact", "big.toml"])
         .assert()
         .code(1)
@@ -59,9 +57,7 @@ fn an_unreachable_state_space_is_refused_with_its_size() {
     assert!(!dir.path().join("output").exists());
     // Fewer events but a tight state limit: the message names the sets and the memory.
     fs::write(dir.path().join("big.toml"), scenario(14, false)).unwrap();
-    Command::cargo_bin("pathcast")
-        .unwrap()
-        .current_dir(dir.path())
+    pathcast(dir.path())
         .args(["exact", "big.toml", "--max-states", "1000"])
         .assert()
         .code(1)

@@ -1,7 +1,6 @@
 //! Output folders: whole or absent, never mixed with an earlier run, never lost to a signal
 //! or a full disk.
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use std::fs;
 use std::path::Path;
@@ -9,11 +8,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
-fn pathcast(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("pathcast").unwrap();
-    cmd.current_dir(dir);
-    cmd
-}
+mod common;
+use common::pathcast;
 
 /// Everything under `dir`, as sorted relative paths.
 fn tree(dir: &Path) -> Vec<String> {

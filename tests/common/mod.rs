@@ -1,7 +1,19 @@
 //! What the integration tests share.
 
+use assert_cmd::Command;
+use std::path::Path;
+
+/// `pathcast`, run in `dir` as a user would from that folder.
+#[allow(dead_code)] // not every test file uses every helper
+pub fn pathcast(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("pathcast").unwrap();
+    cmd.current_dir(dir);
+    cmd
+}
+
 /// A small valid scenario: two events (one with a window and a modifier), an outcome gated on
 /// an event, and a horizon outcome. Tests break or extend it one thing at a time.
+#[allow(dead_code)] // not every test file uses every helper
 pub const SMALL_SCENARIO: &str = r#"[scenario]
 id = "small"
 title = "Small"
