@@ -31,6 +31,14 @@ pub enum Command {
     List,
     /// Write the scenario in a model checker's language (PRISM)
     Export(ExportArgs),
+    /// List the parameters of a scenario: every p and factor, by its --set key
+    Params(ScenarioArgs),
+    /// Which parameters move the outcomes most: each set low and high (a tornado)
+    Sensitivity(SensitivityArgs),
+    /// The outcomes over a range of values of one or two parameters
+    Sweep(SweepArgs),
+    /// Differences between scenarios or variants, run over the same paths (paired)
+    Compare(CompareArgs),
 }
 
 #[derive(Debug, Args)]
@@ -70,6 +78,103 @@ pub struct RunArgs {
     /// Also solve the scenario exactly and compare every probability with the estimate
     #[arg(long)]
     pub check_exact: bool,
+    /// Run until every outcome's 95% interval is at most this wide on each side, checked at
+    /// 100000 paths and each doubling after it (so the result does not depend on threads)
+    #[arg(long, value_name = "HALF_WIDTH", conflicts_with = "paths")]
+    pub precision: Option<f64>,
+    /// With --precision: stop at this many paths even if the precision is not reached
+    /// [default: 1000000000]
+    #[arg(long, requires = "precision", value_parser = clap::value_parser!(u64).range(1..=i64::MAX as u64))]
+    pub max_paths: Option<u64>,
+}
+
+/// How an analysis computes: the options shared by sensitivity and sweep.
+#[derive(Debug, Args)]
+pub struct AnalysisArgs {
+    /// exact, monte-carlo, or auto: exact when the scenario solves exactly
+    #[arg(long, value_enum, default_value_t = Method::Auto)]
+    pub method: Method,
+    #[command(flatten)]
+    pub simulation: SimulationArgs,
+    /// Most reachable event sets the exact solver may hold at once
+    #[arg(long, default_value_t = 1 << 22, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=1 << 32))]
+    pub max_states: u64,
+}
+
+/// Monte Carlo settings and the output folder of an analysis.
+#[derive(Debug, Args)]
+pub struct SimulationArgs {
+    /// Monte Carlo paths per variant [default: the scenario's `paths`]
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=i64::MAX as u64))]
+    pub paths: Option<u64>,
+    /// Random seed, the same for every variant [default: the scenario's `seed`]
+    #[arg(long, allow_negative_numbers = true)]
+    pub seed: Option<u64>,
+    /// Worker threads [default: one per core]; the numbers do not depend on it
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub threads: Option<u64>,
+    /// Output folder [default: output/<scenario id>-<analysis>]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write into an --out folder that holds other files or other results
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Method {
+    Auto,
+    Exact,
+    MonteCarlo,
+}
+
+#[derive(Debug, Args)]
+pub struct SensitivityArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Vary only these parameters (keys as `pathcast params` lists them)
+    #[arg(long, value_name = "KEY,...", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// The low and high value of one parameter, e.g. --range events.meeting.p=0.005..0.02
+    /// [default: odds halved and doubled for a p, halved and doubled for a factor] (repeatable)
+    #[arg(long, value_name = "KEY=LOW..HIGH")]
+    pub range: Vec<String>,
+    /// Also report how each event's probability moves
+    #[arg(long)]
+    pub events: bool,
+    /// The outcome whose tornado is printed [default: the first]
+    #[arg(long, value_name = "ID")]
+    pub outcome: Option<String>,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// A parameter and its values: a list 0.005,0.01,0.02, a range 0.005..0.03:6 (6 values), or
+    /// log:0.005..0.03:6; twice for a grid
+    #[arg(long, value_name = "KEY=VALUES", required = true)]
+    pub vary: Vec<String>,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Scenario files or presets; the first is the reference
+    #[arg(required = true)]
+    pub scenarios: Vec<String>,
+    /// A variant of the first scenario: one or more KEY=VALUE overrides separated by ';'
+    /// (repeatable)
+    #[arg(long, value_name = "KEY=VALUE[;KEY=VALUE...]")]
+    pub variant: Vec<String>,
+    #[command(flatten)]
+    pub simulation: SimulationArgs,
+    /// Most reachable event sets the exact solver may hold at once (for the exact column)
+    #[arg(long, default_value_t = 1 << 22, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=1 << 32))]
+    pub max_states: u64,
 }
 
 #[derive(Debug, Args)]

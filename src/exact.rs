@@ -73,8 +73,8 @@ fn subsets(events: &[(usize, f64)]) -> Vec<(u64, f64)> {
 
 /// Solves the scenario exactly.
 pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> {
-    let width = model.horizon as usize + 1;
-    let (n_events, n_outcomes) = (model.events.len(), model.outcomes.len());
+    let width = model.horizon() as usize + 1;
+    let (n_events, n_outcomes) = (model.events().len(), model.outcomes().len());
     let mut masses = ExactMasses {
         outcome_steps: vec![vec![0.0; width]; n_outcomes],
         event_steps: vec![vec![0.0; width]; n_events],
@@ -82,7 +82,7 @@ pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> 
     };
     let mut running: Vec<(u64, f64)> = vec![(0, 1.0)];
     let mut transitions = 0u64;
-    for t in 1..=model.horizon {
+    for t in 1..=model.horizon() {
         let mut next: FxHashMap<u64, f64> = FxHashMap::default();
         for &(state, mass) in &running {
             let hazards = model.step_hazards(state, t);
@@ -127,7 +127,7 @@ pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> 
     }
     for &(state, mass) in &running {
         let o = model.horizon_outcome(state);
-        masses.outcome_steps[o][model.horizon as usize] += mass;
+        masses.outcome_steps[o][model.horizon() as usize] += mass;
         for e in bits(state) {
             masses.joint[o][e] += mass;
         }

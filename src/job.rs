@@ -5,7 +5,7 @@ use crate::exact;
 use crate::export::{self, csv as tables, Committed, Manifest, OutputSet};
 use crate::report::Report;
 use crate::scenario::Loaded;
-use crate::simulate::{self, RunError, RunOptions, Wave};
+use crate::simulate::{self, RunError, RunOptions, Tally, Wave};
 use anyhow::Context;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -24,6 +24,25 @@ pub struct RunSettings {
     pub force: bool,
     /// The command line, recorded in the manifest.
     pub command: String,
+    /// Run until every outcome's 95% interval is at most this wide on each side.
+    pub precision: Option<f64>,
+    /// With `precision`: stop at this many paths even if the precision is not reached.
+    pub max_paths: Option<u64>,
+}
+
+/// Paths at the first checkpoint of a run to a precision; each later checkpoint doubles it.
+/// Fixed, so that where a run stops does not depend on threads or machine.
+pub const FIRST_CHECKPOINT: u64 = 100_000;
+/// The default `--max-paths` of a run to a precision.
+pub const DEFAULT_MAX_PATHS: u64 = 1_000_000_000;
+
+/// How a run to a precision ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PrecisionStop {
+    pub target: f64,
+    /// The widest half-width of an outcome's 95% interval at the end.
+    pub widest: f64,
+    pub reached: bool,
 }
 
 const MONTE_CARLO: &str = "monte-carlo";
@@ -34,12 +53,20 @@ const EXACT: &str = "exact";
 #[error("interrupted: stopped before the end of the run; no output was written")]
 pub struct Interrupted;
 
-pub struct Finished {
-    pub report: Report,
+/// Where results were written.
+pub struct Written {
     pub out: PathBuf,
     /// The output folder held an earlier run, which this one replaced.
     pub replaced_earlier: bool,
+}
+
+pub struct Finished {
+    pub report: Report,
+    pub written: Written,
     pub threads: usize,
+    /// Paths simulated (Monte Carlo).
+    pub paths: u64,
+    pub precision: Option<PrecisionStop>,
 }
 
 /// Opens the output folder for a run, refusing folders that hold the scenario's own files.
@@ -54,12 +81,39 @@ fn open_output(
         .iter()
         .filter_map(|f| std::fs::canonicalize(f).ok())
         .collect();
-    OutputSet::new(out, &loaded.model.id, method, settings.force, &protected)
+    OutputSet::new(out, loaded.model.id(), method, settings.force, &protected)
 }
 
-/// The folder a scenario's results go to when `--out` is not given.
-pub fn default_out(id: &str) -> PathBuf {
-    Path::new("output").join(id)
+/// The folder a scenario's results go to when `--out` is not given: `output/<id><suffix>`, and
+/// for a variant made with `--set`, `output/<id>+<overrides><suffix>`, so that a variant never
+/// replaces the results of the scenario as written.
+pub fn default_out(loaded: &Loaded, suffix: &str) -> PathBuf {
+    Path::new("output").join(format!("{}{suffix}", variant_name(loaded)))
+}
+
+/// The scenario's id, followed for a variant by its overrides (`baseline+events.meeting.p=0.02`)
+/// or, when those do not make a short, plain folder name, by a hash of them.
+pub fn variant_name(loaded: &Loaded) -> String {
+    const MAX_READABLE: usize = 100;
+    let id = loaded.model.id();
+    if loaded.overrides.is_empty() {
+        return id.to_string();
+    }
+    let compact: Vec<String> = loaded
+        .overrides
+        .iter()
+        .map(|set| set.split('=').map(str::trim).collect::<Vec<_>>().join("="))
+        .collect();
+    let readable = compact.join("+");
+    let plain = readable
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._=+-".contains(c));
+    if plain && readable.len() <= MAX_READABLE {
+        format!("{id}+{readable}")
+    } else {
+        let hash = export::manifest::sha256_hex(&compact.join("\n"));
+        format!("{id}+{}", &hash[..12])
+    }
 }
 
 pub fn threads(requested: Option<usize>) -> usize {
@@ -75,23 +129,35 @@ pub fn run(
     mut progress: impl FnMut(u64),
 ) -> anyhow::Result<Finished> {
     let model = &loaded.model;
-    let options = RunOptions {
+    let paths = settings.paths.unwrap_or(model.paths());
+    let mut options = RunOptions {
         first_path: settings.first_path,
-        paths: settings.paths.unwrap_or(model.paths),
-        seed: settings.seed.unwrap_or(model.seed),
+        paths: settings.precision.map_or(paths, |_| {
+            FIRST_CHECKPOINT.min(settings.max_paths.unwrap_or(DEFAULT_MAX_PATHS))
+        }),
+        seed: settings.seed.unwrap_or(model.seed()),
         keep_records: settings.paths_csv,
     };
-    let within_counters = options
-        .first_path
-        .checked_add(options.paths)
-        .is_some_and(|end| end <= i64::MAX as u64);
-    if options.paths == 0 || !within_counters {
+    let last_path = options.first_path.checked_add(match settings.precision {
+        Some(_) => settings.max_paths.unwrap_or(DEFAULT_MAX_PATHS),
+        None => paths,
+    });
+    if paths == 0 || last_path.is_none_or(|end| end > i64::MAX as u64) {
         return Err(SettingError(format!(
-            "--paths {} from --first-path {}: a run needs at least one path, and path indices \
-             stay below 2^63 so that every count fits its counter",
-            options.paths, options.first_path
+            "--paths {paths} from --first-path {}: a run needs at least one path, and path \
+             indices stay below 2^63 so that every count fits its counter",
+            options.first_path
         ))
         .into());
+    }
+    if let Some(target) = settings.precision {
+        if !(target > 0.0 && target < 0.5) {
+            return Err(SettingError(format!(
+                "--precision {target}: give the half-width of the 95% interval to reach, \
+                 between 0 and 0.5 (e.g. 0.001)"
+            ))
+            .into());
+        }
     }
     let threads = threads(settings.threads);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -101,7 +167,7 @@ pub fn run(
     let out = settings
         .out
         .clone()
-        .unwrap_or_else(|| default_out(&model.id));
+        .unwrap_or_else(|| default_out(loaded, ""));
     let mut set = open_output(loaded, &out, MONTE_CARLO, settings)?;
 
     let mut paths_writer = None;
@@ -111,21 +177,48 @@ pub fn run(
             .map_err(|e| csv_error(&out, tables::PATHS, e))?;
         paths_writer = Some(writer);
     }
-    let result = simulate::run(model, &options, &pool, cancel, |wave: Wave<'_>| {
-        if let Some(writer) = paths_writer.as_mut() {
-            for record in wave.records {
-                writer
-                    .write(model, record)
-                    .map_err(|e| csv_error(&out, tables::PATHS, e))?;
+    let mut tally = Tally::new(model);
+    let mut precision = None;
+    loop {
+        let done = tally.paths;
+        let result = simulate::run(model, &options, &pool, cancel, |wave: Wave<'_>| {
+            if let Some(writer) = paths_writer.as_mut() {
+                for record in wave.records {
+                    writer
+                        .write(model, record)
+                        .map_err(|e| csv_error(&out, tables::PATHS, e))?;
+                }
             }
+            progress(done + wave.paths_done);
+            Ok::<(), OutputError>(())
+        });
+        match result {
+            Ok(part) => tally.merge(&part),
+            Err(RunError::Cancelled) => return Err(Interrupted.into()),
+            Err(RunError::Caller(e)) => return Err(e.into()),
         }
-        progress(wave.paths_done);
-        Ok::<(), OutputError>(())
-    });
-    let tally = match result {
-        Ok(tally) => tally,
-        Err(RunError::Cancelled) => return Err(Interrupted.into()),
-        Err(RunError::Caller(e)) => return Err(e.into()),
+        let Some(target) = settings.precision else {
+            break;
+        };
+        let widest = widest_half_width(&tally);
+        let max = settings.max_paths.unwrap_or(DEFAULT_MAX_PATHS);
+        let reached = widest <= target;
+        if reached || tally.paths >= max {
+            precision = Some(PrecisionStop {
+                target,
+                widest,
+                reached,
+            });
+            break;
+        }
+        // The next checkpoint doubles the paths so far.
+        options.first_path += options.paths;
+        options.paths = tally.paths.min(max - tally.paths);
+    }
+    let options = RunOptions {
+        first_path: settings.first_path,
+        paths: tally.paths,
+        ..options
     };
     if let Some(writer) = paths_writer {
         let buffered = writer
@@ -143,13 +236,32 @@ pub fn run(
     manifest.first_path = Some(options.first_path);
     manifest.paths = Some(options.paths);
     manifest.threads = Some(threads);
+    manifest.precision = settings.precision;
+    manifest.max_paths = settings
+        .precision
+        .map(|_| settings.max_paths.unwrap_or(DEFAULT_MAX_PATHS));
     let committed = write_outputs(loaded, &report, set, manifest)?;
     Ok(Finished {
         report,
-        out,
-        replaced_earlier: committed.replaced_earlier,
+        written: Written {
+            out,
+            replaced_earlier: committed.replaced_earlier,
+        },
         threads,
+        paths: options.paths,
+        precision,
     })
+}
+
+/// The widest half-width of the 95% interval of any outcome's probability.
+fn widest_half_width(tally: &Tally) -> f64 {
+    (0..tally.outcomes())
+        .map(|o| {
+            let count = tally.outcome_by_step(o).iter().sum();
+            let (low, high) = crate::stats::wilson(count, tally.paths);
+            (high - low) / 2.0
+        })
+        .fold(0.0, f64::max)
 }
 
 /// Solves the scenario exactly and writes its output folder (by default beside the Monte
@@ -165,14 +277,18 @@ pub fn exact(
     let out = settings
         .out
         .clone()
-        .unwrap_or_else(|| default_out(&format!("{}-exact", model.id)));
+        .unwrap_or_else(|| default_out(loaded, "-exact"));
     let set = open_output(loaded, &out, EXACT, settings)?;
     let committed = write_outputs(loaded, &report, set, manifest(loaded, settings, EXACT))?;
     Ok(Finished {
         report,
-        out,
-        replaced_earlier: committed.replaced_earlier,
+        written: Written {
+            out,
+            replaced_earlier: committed.replaced_earlier,
+        },
         threads: 1,
+        paths: 0,
+        precision: None,
     })
 }
 
@@ -181,13 +297,17 @@ fn manifest(loaded: &Loaded, settings: &RunSettings, method: &str) -> Manifest {
         pathcast_version: env!("CARGO_PKG_VERSION").to_string(),
         method: method.to_string(),
         command: settings.command.clone(),
-        scenario: loaded.model.id.clone(),
+        scenario: loaded.model.id().to_string(),
         scenario_files: loaded.files.clone(),
         scenario_sha256: export::manifest::sha256_hex(&loaded.resolved),
+        overrides: loaded.overrides.clone(),
         seed: None,
         first_path: None,
         paths: None,
         threads: None,
+        precision: None,
+        max_paths: None,
+        engine: None,
         created: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         files: Vec::new(),
     }
@@ -203,11 +323,10 @@ fn csv_error(out: &Path, name: &str, source: ::csv::Error) -> OutputError {
 fn write_outputs(
     loaded: &Loaded,
     report: &Report,
-    mut set: OutputSet,
-    mut manifest: Manifest,
+    set: OutputSet,
+    manifest: Manifest,
 ) -> anyhow::Result<Committed> {
     let model = &loaded.model;
-    let out = set.dir().to_path_buf();
     type Table = fn(&crate::Model, &Report) -> Result<Vec<u8>, ::csv::Error>;
     let builders: [(&str, Table); 4] = [
         (tables::OUTCOMES, tables::outcomes),
@@ -215,16 +334,81 @@ fn write_outputs(
         (tables::TIMELINE, tables::timeline),
         (tables::CONDITIONAL, tables::conditional),
     ];
-    for (name, build) in builders {
-        let bytes = build(model, report).map_err(|e| csv_error(&out, name, e))?;
+    let built = builders
+        .into_iter()
+        .map(|(name, build)| (name, build(model, report)))
+        .collect();
+    commit_tables(&[("", loaded)], built, set, manifest)
+}
+
+/// Writes `tables`, each scenario's resolved text (`scenario.toml` for the first, then
+/// `scenario-<name>.toml`), and the manifest, and moves them into place.
+fn commit_tables(
+    scenarios: &[(&str, &Loaded)],
+    tables: Vec<(&str, Result<Vec<u8>, ::csv::Error>)>,
+    mut set: OutputSet,
+    mut manifest: Manifest,
+) -> anyhow::Result<Committed> {
+    let out = set.dir().to_path_buf();
+    for (name, bytes) in tables {
+        let bytes = bytes.map_err(|e| csv_error(&out, name, e))?;
         set.write(name, &bytes)?;
     }
-    let scenario_text = format!(
-        "# The scenario of this run with every extends and --set applied.\n{}",
-        loaded.resolved
-    );
-    set.write(export::manifest::SCENARIO_FILE, scenario_text.as_bytes())?;
+    for (i, (name, loaded)) in scenarios.iter().enumerate() {
+        let file = if i == 0 {
+            export::manifest::SCENARIO_FILE.to_string()
+        } else {
+            format!("scenario-{name}.toml")
+        };
+        let text = format!(
+            "# The scenario of this run with every extends and --set applied.\n{}",
+            loaded.resolved
+        );
+        set.write(&file, text.as_bytes())?;
+    }
     manifest.files = set.names();
     manifest.files.push(export::manifest::FILE_NAME.to_string());
     Ok(set.commit(&manifest)?)
+}
+
+/// Where an analysis writes, and how it was computed, for its output folder and manifest.
+pub struct AnalysisOutput<'a> {
+    /// The analysis, e.g. "sensitivity": it names the default folder `<id>-sensitivity`.
+    pub analysis: &'a str,
+    /// "exact" or "monte-carlo".
+    pub engine: &'a str,
+    /// Monte Carlo seed and paths per variant, when simulated.
+    pub simulated: Option<(u64, u64)>,
+    pub threads: usize,
+}
+
+/// Writes the tables of an analysis of `scenarios` (the first names the folder) into
+/// `settings.out`, or `output/<id>-<analysis>`.
+pub fn write_analysis(
+    scenarios: &[(&str, &Loaded)],
+    settings: &RunSettings,
+    what: &AnalysisOutput<'_>,
+    tables: Vec<(&str, Result<Vec<u8>, ::csv::Error>)>,
+) -> anyhow::Result<Written> {
+    let loaded = scenarios[0].1;
+    let out = settings
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(loaded, &format!("-{}", what.analysis)));
+    let set = open_output(loaded, &out, what.analysis, settings)?;
+    let mut manifest = manifest(loaded, settings, what.analysis);
+    for (_, other) in &scenarios[1..] {
+        manifest.scenario_files.extend(other.files.iter().cloned());
+    }
+    manifest.engine = Some(what.engine.to_string());
+    if let Some((seed, paths)) = what.simulated {
+        manifest.seed = Some(seed);
+        manifest.paths = Some(paths);
+        manifest.threads = Some(what.threads);
+    }
+    let committed = commit_tables(scenarios, tables, set, manifest)?;
+    Ok(Written {
+        out,
+        replaced_earlier: committed.replaced_earlier,
+    })
 }

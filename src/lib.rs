@@ -4,13 +4,15 @@
 //! draws paths of it, each from its own random stream; [`report`] turns the counts into
 //! estimates; [`export`] writes them as CSV. [`exact`] computes the same numbers exactly.
 
-pub mod compare;
+pub mod analysis;
+pub mod check_exact;
 pub mod error;
 pub mod exact;
 pub mod export;
 pub mod job;
 pub mod model;
 pub mod output;
+pub mod parameters;
 pub mod report;
 pub mod scenario;
 pub mod simulate;

@@ -2,11 +2,16 @@ mod cli;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{Cli, Command, ExactArgs, ExportArgs, RunArgs, ScenarioArgs, TraceArgs};
+use cli::{
+    AnalysisArgs, Cli, Command, CompareArgs, ExactArgs, ExportArgs, RunArgs, ScenarioArgs,
+    SensitivityArgs, SimulationArgs, SweepArgs, TraceArgs,
+};
+use pathcast::analysis::{self, Evaluator, MethodChoice, MonteCarlo};
 use pathcast::error::SettingError;
+use pathcast::export::analysis as analysis_tables;
 use pathcast::job::{self, Interrupted, RunSettings};
 use pathcast::output::{describe, progress_bar, summary, table, trace};
-use pathcast::{compare, exact, scenario, OutputError, ScenarioError};
+use pathcast::{check_exact, exact, scenario, OutputError, ScenarioError};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -73,6 +78,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Export(args) => run_export(args),
+        Command::Params(args) => {
+            let loaded = load(&args)?;
+            print!("{}", pathcast::output::analysis::params(&loaded.model));
+            Ok(())
+        }
+        Command::Sensitivity(args) => run_sensitivity(args),
+        Command::Sweep(args) => run_sweep(args),
+        Command::Compare(args) => run_compare(args),
     }
 }
 
@@ -108,21 +121,42 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         paths_csv: args.paths_csv,
         force: args.force,
         command: command_line(),
+        precision: args.precision,
+        max_paths: args.max_paths,
     };
-    let paths = settings.paths.unwrap_or(loaded.model.paths);
+    let planned = match settings.precision {
+        Some(_) => settings.max_paths.unwrap_or(job::DEFAULT_MAX_PATHS),
+        None => settings.paths.unwrap_or(loaded.model.paths()),
+    };
     let cancel = cancel_flag();
-    let bar = progress_bar::new(paths);
+    let bar = progress_bar::new(planned);
     let started = Instant::now();
     let result = job::run(&loaded, &settings, &cancel, |done| bar.set_position(done));
     bar.finish_and_clear();
     let finished = result?;
+    let paths = finished.paths;
     let seconds = started.elapsed().as_secs_f64();
-    print!("{}", summary::render(&loaded.model, &finished.report));
+    print!("{}", summary::render(&loaded, &finished.report));
+    if let Some(stop) = finished.precision {
+        if stop.reached {
+            println!(
+                "\nPrecision reached: every outcome's 95% interval is within +/-{} after {paths} \
+                 paths.",
+                stop.target
+            );
+        } else {
+            println!(
+                "\nPrecision NOT reached: stopped at --max-paths {paths} with an interval of \
+                 +/-{:.6} (asked for +/-{}).",
+                stop.widest, stop.target
+            );
+        }
+    }
     println!(
         "\n{paths} paths in {seconds:.2} s ({:.1} million paths/s on {} threads); {}",
         paths as f64 / seconds / 1e6,
         finished.threads,
-        wrote(&finished)
+        wrote(&finished.written)
     );
     if args.check_exact {
         check_exact(&loaded, &finished.report, paths)?;
@@ -138,7 +172,7 @@ fn check_exact(
     let masses = exact::solve(&loaded.model, &exact::Limits::default())
         .context("cannot solve the scenario exactly for --check-exact")?;
     let exact_report = pathcast::report::Report::from_exact(&loaded.model, &masses);
-    let (comparisons, limit) = compare::compare(report, &exact_report, paths);
+    let (comparisons, limit) = check_exact::compare(report, &exact_report, paths);
     let mut rows = vec![[
         "",
         "id",
@@ -188,17 +222,17 @@ fn run_exact(args: ExactArgs) -> anyhow::Result<()> {
     };
     let started = Instant::now();
     let finished = job::exact(&loaded, &settings, &limits)?;
-    print!("{}", summary::render(&loaded.model, &finished.report));
+    print!("{}", summary::render(&loaded, &finished.report));
     println!(
         "\nsolved in {:.3} s; {}",
         started.elapsed().as_secs_f64(),
-        wrote(&finished)
+        wrote(&finished.written)
     );
     Ok(())
 }
 
 /// Where the results went, and whether they replaced an earlier run.
-fn wrote(finished: &job::Finished) -> String {
+fn wrote(finished: &job::Written) -> String {
     let verb = if finished.replaced_earlier {
         "replaced the earlier results in"
     } else {
@@ -209,7 +243,7 @@ fn wrote(finished: &job::Finished) -> String {
 
 fn run_trace(args: TraceArgs) -> anyhow::Result<()> {
     let loaded = load(&args.scenario)?;
-    let seed = args.seed.unwrap_or(loaded.model.seed);
+    let seed = args.seed.unwrap_or(loaded.model.seed());
     print!("{}", trace::render(&loaded.model, seed, args.path));
     Ok(())
 }
@@ -256,10 +290,248 @@ fn list() {
     let mut rows = vec![vec!["preset".to_string(), "title".to_string()]];
     for name in scenario::presets::names() {
         let title = scenario::load_preset(name, &[])
-            .map(|l| l.model.title)
+            .map(|l| l.model.title().to_string())
             .unwrap_or_else(|e| format!("(invalid: {e})"));
         rows.push(vec![name.to_string(), title]);
     }
     print!("{}", table(&rows));
     println!("\nRun one with `pathcast run <preset>`; a preset name uses ./scenarios/<preset>.toml when that file exists.");
+}
+
+/// The thread pool of a command.
+fn pool(threads: Option<u64>) -> anyhow::Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(job::threads(threads.map(|t| t as usize)))
+        .build()
+        .context("cannot start the worker threads")
+}
+
+fn analysis_settings(simulation: &SimulationArgs) -> RunSettings {
+    RunSettings {
+        paths: simulation.paths,
+        seed: simulation.seed,
+        threads: simulation.threads.map(|t| t as usize),
+        out: simulation.out.clone(),
+        force: simulation.force,
+        command: command_line(),
+        ..RunSettings::default()
+    }
+}
+
+/// Runs `work` with an evaluator of `loaded` and a progress bar of the paths it simulates.
+fn analyse<T>(
+    loaded: &scenario::Loaded,
+    args: &AnalysisArgs,
+    variants: u64,
+    work: impl FnOnce(&Evaluator<'_>, Option<pathcast::report::Report>) -> anyhow::Result<T>,
+) -> anyhow::Result<(T, job::AnalysisOutput<'static>, usize)> {
+    let model = &loaded.model;
+    let monte_carlo = MonteCarlo {
+        paths: args.simulation.paths.unwrap_or(model.paths()),
+        seed: args.simulation.seed.unwrap_or(model.seed()),
+    };
+    let choice = match args.method {
+        cli::Method::Auto => MethodChoice::Auto,
+        cli::Method::Exact => MethodChoice::Exact,
+        cli::Method::MonteCarlo => MethodChoice::MonteCarlo,
+    };
+    let limits = exact::Limits {
+        max_states: args.max_states as usize,
+        ..exact::Limits::default()
+    };
+    let pool = pool(args.simulation.threads)?;
+    let cancel = cancel_flag();
+    let bar = progress_bar::new(monte_carlo.paths.saturating_mul(variants));
+    let progress = |more: u64| bar.inc(more);
+    let (evaluator, base) = Evaluator::new(
+        model,
+        choice,
+        limits,
+        monte_carlo,
+        &pool,
+        &cancel,
+        &progress,
+    )?;
+    let result = work(&evaluator, base);
+    bar.finish_and_clear();
+    let used = evaluator.used();
+    let output = job::AnalysisOutput {
+        analysis: "",
+        engine: used.name(),
+        simulated: match used {
+            analysis::Used::MonteCarlo { paths, seed } => Some((seed, paths)),
+            analysis::Used::Exact => None,
+        },
+        threads: evaluator.threads(),
+    };
+    Ok((result?, output, evaluator.threads()))
+}
+
+fn run_sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
+    let loaded = load(&args.scenario)?;
+    let model = &loaded.model;
+    let wanted = analysis::sensitivity::Settings {
+        only: args.only.clone(),
+        ranges: args.range.clone(),
+        events: args.events,
+    };
+    let plan = analysis::sensitivity::plan(model, &wanted)?;
+    let outcome = match &args.outcome {
+        Some(id) => model
+            .outcomes()
+            .iter()
+            .find(|o| &o.id == id)
+            .map(|o| o.id.clone())
+            .ok_or_else(|| {
+                SettingError(format!(
+                    "--outcome {id}: the scenario has no such outcome (outcomes: {})",
+                    model
+                        .outcomes()
+                        .iter()
+                        .map(|o| o.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?,
+        None => model.outcomes()[0].id.clone(),
+    };
+    let started = Instant::now();
+    let (result, mut output, _) = analyse(
+        &loaded,
+        &args.analysis,
+        2 * plan.len() as u64 + 1,
+        |e, base| analysis::sensitivity::run(model, &plan, args.events, e, base),
+    )?;
+    print!("{}", pathcast::output::analysis::tornado(&result, &outcome));
+    output.analysis = "sensitivity";
+    let written = job::write_analysis(
+        &[("", &loaded)],
+        &analysis_settings(&args.analysis.simulation),
+        &output,
+        vec![(
+            analysis_tables::SENSITIVITY,
+            analysis_tables::sensitivity(&result),
+        )],
+    )?;
+    println!(
+        "\n{} parameters, each low and high, in {:.2} s; {}",
+        result.parameters,
+        started.elapsed().as_secs_f64(),
+        wrote(&written)
+    );
+    Ok(())
+}
+
+fn run_sweep(args: SweepArgs) -> anyhow::Result<()> {
+    let loaded = load(&args.scenario)?;
+    let model = &loaded.model;
+    let axes = analysis::sweep::plan(model, &args.vary)?;
+    let points: usize = axes.iter().map(|a| a.values.len()).product();
+    let started = Instant::now();
+    let (result, mut output, _) = analyse(&loaded, &args.analysis, points as u64, |e, _| {
+        analysis::sweep::run(model, axes, e)
+    })?;
+    print!("{}", pathcast::output::analysis::sweep(&result, model));
+    output.analysis = "sweep";
+    let written = job::write_analysis(
+        &[("", &loaded)],
+        &analysis_settings(&args.analysis.simulation),
+        &output,
+        vec![
+            (
+                analysis_tables::SWEEP,
+                analysis_tables::sweep_outcomes(&result),
+            ),
+            (
+                analysis_tables::SWEEP_EVENTS,
+                analysis_tables::sweep_events(&result),
+            ),
+        ],
+    )?;
+    println!(
+        "\n{points} points in {:.2} s; {}",
+        started.elapsed().as_secs_f64(),
+        wrote(&written)
+    );
+    Ok(())
+}
+
+fn run_compare(args: CompareArgs) -> anyhow::Result<()> {
+    let mut scenarios: Vec<scenario::Loaded> = Vec::new();
+    for spec in &args.scenarios {
+        scenarios.push(load(&ScenarioArgs {
+            scenario: spec.clone(),
+            sets: Vec::new(),
+        })?);
+    }
+    for variant in &args.variant {
+        let sets: Vec<String> = variant.split(';').map(|s| s.trim().to_string()).collect();
+        scenarios.push(load(&ScenarioArgs {
+            scenario: args.scenarios[0].clone(),
+            sets,
+        })?);
+    }
+    if scenarios.len() < 2 {
+        return Err(SettingError(
+            "compare needs two scenarios or more: give another scenario, or a --variant of the \
+             first"
+                .into(),
+        )
+        .into());
+    }
+    let mut names: Vec<String> = scenarios.iter().map(job::variant_name).collect();
+    for i in 0..names.len() {
+        if names[..i].contains(&names[i]) {
+            names[i] = format!("{}#{}", names[i], i + 1);
+        }
+    }
+    let reference = &scenarios[0].model;
+    let paths = args.simulation.paths.unwrap_or(reference.paths());
+    let seed = args.simulation.seed.unwrap_or(reference.seed());
+    let limits = exact::Limits {
+        max_states: args.max_states as usize,
+        ..exact::Limits::default()
+    };
+    let pool = pool(args.simulation.threads)?;
+    let cancel = cancel_flag();
+    let bar = progress_bar::new(paths);
+    let list: Vec<analysis::compare::Scenario<'_>> = scenarios
+        .iter()
+        .zip(&names)
+        .map(|(l, name)| analysis::compare::Scenario {
+            name: name.clone(),
+            model: &l.model,
+        })
+        .collect();
+    let started = Instant::now();
+    let result = analysis::compare::run(&list, paths, seed, &limits, &pool, &cancel, |done| {
+        bar.set_position(done)
+    });
+    bar.finish_and_clear();
+    let result = result?;
+    print!("{}", pathcast::output::analysis::compare(&result));
+    let output = job::AnalysisOutput {
+        analysis: "compare",
+        engine: "monte-carlo",
+        simulated: Some((seed, paths)),
+        threads: pool.current_num_threads(),
+    };
+    let named: Vec<(&str, &scenario::Loaded)> = names
+        .iter()
+        .map(String::as_str)
+        .zip(scenarios.iter())
+        .collect();
+    let written = job::write_analysis(
+        &named,
+        &analysis_settings(&args.simulation),
+        &output,
+        vec![(analysis_tables::COMPARE, analysis_tables::compare(&result))],
+    )?;
+    println!(
+        "\n{} scenarios in {:.2} s; {}",
+        scenarios.len(),
+        started.elapsed().as_secs_f64(),
+        wrote(&written)
+    );
+    Ok(())
 }

@@ -61,15 +61,15 @@ pub struct Modifier {
     pub factor: f64,
 }
 
-/// When and how likely something happens at a step.
+/// When and how likely something happens at a step. Its fields are read through methods and
+/// set only through [`Hazard::new`] (or [`Model::with_parameters`]), so the compiled conditions
+/// it keeps beside them always match.
 #[derive(Debug, Clone)]
 pub struct Hazard {
-    /// Base probability per step.
-    pub p: f64,
-    /// First and last step (inclusive) at which it can happen.
-    pub window: (u32, u32),
-    pub when: Option<Condition>,
-    pub modifiers: Vec<Modifier>,
+    p: f64,
+    window: (u32, u32),
+    when: Option<Condition>,
+    modifiers: Vec<Modifier>,
     /// `when` and the modifiers' conditions, compiled for evaluation.
     tests: (Option<Test>, Vec<(Test, f64)>),
 }
@@ -95,6 +95,41 @@ impl Hazard {
             modifiers,
             tests,
         }
+    }
+
+    /// Base probability per step.
+    pub fn p(&self) -> f64 {
+        self.p
+    }
+
+    /// First and last step (inclusive) at which it can happen.
+    pub fn window(&self) -> (u32, u32) {
+        self.window
+    }
+
+    /// The condition under which it can happen at all.
+    pub fn when(&self) -> Option<&Condition> {
+        self.when.as_ref()
+    }
+
+    /// The odds modifiers, in file order.
+    pub fn modifiers(&self) -> &[Modifier] {
+        &self.modifiers
+    }
+
+    /// The same hazard with another base probability and modifier factors (one per modifier,
+    /// in order).
+    pub(crate) fn with_values(&self, p: f64, factors: &[f64]) -> Hazard {
+        let modifiers = self
+            .modifiers
+            .iter()
+            .zip(factors)
+            .map(|(m, &factor)| Modifier {
+                factor,
+                ..m.clone()
+            })
+            .collect();
+        Hazard::new(p, self.window, self.when.clone(), modifiers)
     }
 
     /// The probability that it happens at `step`, given the set `happened` of events that
@@ -165,8 +200,9 @@ pub struct StepHazards {
     pub outcomes: Vec<(usize, f64)>,
 }
 
+/// What a model is made of: the checked contents of a scenario file.
 #[derive(Debug, Clone)]
-pub struct Model {
+pub(crate) struct Definition {
     pub id: String,
     pub title: String,
     pub description: String,
@@ -180,30 +216,127 @@ pub struct Model {
     pub outcomes: Vec<Outcome>,
     pub horizon_rules: Vec<HorizonRule>,
     pub horizon_default: usize,
+}
+
+/// A checked scenario, ready to simulate, solve or export. It is read through methods and
+/// made only by [`Model::new`] (from a scenario file) or [`Model::with_parameters`], so the
+/// state derived from it (the segments) is always in step with its hazards.
+#[derive(Debug, Clone)]
+pub struct Model {
+    def: Definition,
     /// Steps grouped into runs over which no window opens or closes: `segments[g]` is the
     /// inclusive range of steps of segment g, and `segment_of[t]` the segment of step t.
-    pub segments: Vec<(u32, u32)>,
-    pub segment_of: Vec<u16>,
+    segments: Vec<(u32, u32)>,
+    segment_of: Vec<u16>,
 }
 
 impl Model {
-    /// Fills in the segment tables; called once the events and outcomes are known.
-    pub fn index_segments(&mut self) {
-        let mut cuts = vec![false; self.horizon as usize + 2];
+    pub(crate) fn new(def: Definition) -> Model {
+        let mut model = Model {
+            def,
+            segments: Vec::new(),
+            segment_of: Vec::new(),
+        };
+        model.index_segments();
+        model
+    }
+
+    /// The same model with other values of its parameters (see [`crate::parameters`]).
+    pub(crate) fn rebuilt(&self, events: Vec<Hazard>, outcomes: Vec<Option<Hazard>>) -> Model {
+        let mut def = self.def.clone();
+        for (event, hazard) in def.events.iter_mut().zip(events) {
+            event.hazard = hazard;
+        }
+        for (outcome, hazard) in def.outcomes.iter_mut().zip(outcomes) {
+            outcome.hazard = hazard;
+        }
+        Model::new(def)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.def.id
+    }
+
+    pub fn title(&self) -> &str {
+        &self.def.title
+    }
+
+    pub fn description(&self) -> &str {
+        &self.def.description
+    }
+
+    pub fn sources(&self) -> &[String] {
+        &self.def.sources
+    }
+
+    pub fn step(&self) -> StepUnit {
+        self.def.step
+    }
+
+    /// The number of steps.
+    pub fn horizon(&self) -> u32 {
+        self.def.horizon
+    }
+
+    pub fn start(&self) -> Option<NaiveDate> {
+        self.def.start
+    }
+
+    /// The scenario's default number of paths.
+    pub fn paths(&self) -> u64 {
+        self.def.paths
+    }
+
+    /// The scenario's default seed.
+    pub fn seed(&self) -> u64 {
+        self.def.seed
+    }
+
+    pub fn events(&self) -> &[Event] {
+        &self.def.events
+    }
+
+    pub fn outcomes(&self) -> &[Outcome] {
+        &self.def.outcomes
+    }
+
+    pub fn horizon_rules(&self) -> &[HorizonRule] {
+        &self.def.horizon_rules
+    }
+
+    /// The outcome of a path that reaches the horizon when no rule applies.
+    pub fn horizon_default(&self) -> usize {
+        self.def.horizon_default
+    }
+
+    /// The runs of steps over which no window opens or closes, as inclusive ranges.
+    pub fn segments(&self) -> &[(u32, u32)] {
+        &self.segments
+    }
+
+    /// The segment of step `step`.
+    pub(crate) fn segment_of(&self, step: u32) -> usize {
+        self.segment_of[step as usize] as usize
+    }
+
+    fn index_segments(&mut self) {
+        let horizon = self.def.horizon;
+        let mut cuts = vec![false; horizon as usize + 2];
         cuts[1] = true;
         let windows = self
+            .def
             .events
             .iter()
             .map(|e| &e.hazard)
-            .chain(self.outcomes.iter().filter_map(|o| o.hazard.as_ref()))
+            .chain(self.def.outcomes.iter().filter_map(|o| o.hazard.as_ref()))
             .map(|h| h.window);
         for (first, last) in windows {
             cuts[first as usize] = true;
             cuts[last as usize + 1] = true;
         }
         self.segments.clear();
-        self.segment_of = vec![0; self.horizon as usize + 1];
-        for t in 1..=self.horizon {
+        self.segment_of = vec![0; horizon as usize + 1];
+        for t in 1..=horizon {
             if cuts[t as usize] {
                 self.segments.push((t, t));
             }
@@ -224,7 +357,7 @@ impl Model {
     pub fn step_hazards_into(&self, happened: u64, step: u32, hazards: &mut StepHazards) {
         hazards.events.clear();
         hazards.outcomes.clear();
-        for (i, event) in self.events.iter().enumerate() {
+        for (i, event) in self.def.events.iter().enumerate() {
             if happened >> i & 1 == 0 {
                 let p = event.hazard.probability(happened, step);
                 if p > 0.0 {
@@ -232,7 +365,7 @@ impl Model {
                 }
             }
         }
-        for (i, outcome) in self.outcomes.iter().enumerate() {
+        for (i, outcome) in self.def.outcomes.iter().enumerate() {
             if let Some(hazard) = &outcome.hazard {
                 let p = hazard.probability(happened, step);
                 if p > 0.0 {
@@ -244,17 +377,18 @@ impl Model {
 
     /// The outcome a path gets when it reaches the horizon with `happened`.
     pub fn horizon_outcome(&self, happened: u64) -> usize {
-        self.horizon_rules
+        self.def
+            .horizon_rules
             .iter()
             .find(|rule| rule.when.holds(happened))
-            .map_or(self.horizon_default, |rule| rule.outcome)
+            .map_or(self.def.horizon_default, |rule| rule.outcome)
     }
 
     /// The calendar date on which step `step` begins, when the scenario has a start date.
     pub fn date_of(&self, step: u32) -> Option<NaiveDate> {
-        let start = self.start?;
+        let start = self.def.start?;
         let offset = u64::from(step.saturating_sub(1));
-        match self.step {
+        match self.def.step {
             StepUnit::Day => start.checked_add_days(chrono::Days::new(offset)),
             StepUnit::Week => start.checked_add_days(chrono::Days::new(offset * 7)),
             StepUnit::Month => start.checked_add_months(Months::new(offset as u32)),
@@ -264,13 +398,13 @@ impl Model {
     /// "week 3", or "week 3 (2025-09-09)" when the scenario has a start date.
     pub fn describe_step(&self, step: u32) -> String {
         match self.date_of(step) {
-            Some(date) => format!("{} {step} ({date})", self.step),
-            None => format!("{} {step}", self.step),
+            Some(date) => format!("{} {step} ({date})", self.def.step),
+            None => format!("{} {step}", self.def.step),
         }
     }
 
     pub fn event_name(&self, bit: u8) -> String {
-        self.events[bit as usize].id.clone()
+        self.def.events[bit as usize].id.clone()
     }
 
     pub fn render(&self, condition: &Condition) -> String {

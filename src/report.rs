@@ -137,20 +137,20 @@ fn exact_line(id: &str, label: &str, masses: &[f64]) -> Line {
 impl Report {
     pub fn from_tally(model: &Model, tally: &Tally, seed: u64, first_path: u64) -> Report {
         let n = tally.paths;
-        let outcome_counts: Vec<u64> = (0..model.outcomes.len())
+        let outcome_counts: Vec<u64> = (0..model.outcomes().len())
             .map(|o| tally.outcome_by_step(o).iter().sum())
             .collect();
-        let event_counts: Vec<u64> = (0..model.events.len())
+        let event_counts: Vec<u64> = (0..model.events().len())
             .map(|e| tally.event_by_step(e).iter().sum())
             .collect();
         let outcomes = model
-            .outcomes
+            .outcomes()
             .iter()
             .enumerate()
             .map(|(o, x)| counted_line(&x.id, &x.label, tally.outcome_by_step(o), n))
             .collect();
         let events = model
-            .events
+            .events()
             .iter()
             .enumerate()
             .map(|(e, x)| counted_line(&x.id, &x.label, tally.event_by_step(e), n))
@@ -159,7 +159,7 @@ impl Report {
         for (e, &with) in event_counts.iter().enumerate() {
             for happened in [true, false] {
                 let given = if happened { with } else { n - with };
-                let outcomes = (0..model.outcomes.len())
+                let outcomes = (0..model.outcomes().len())
                     .map(|o| {
                         let joint = tally.joint(o, e);
                         let k = if happened {
@@ -193,23 +193,23 @@ impl Report {
     pub fn from_exact(model: &Model, masses: &ExactMasses) -> Report {
         let sum = |v: &[f64]| v.iter().sum::<f64>();
         let outcomes = model
-            .outcomes
+            .outcomes()
             .iter()
             .zip(&masses.outcome_steps)
             .map(|(x, steps)| exact_line(&x.id, &x.label, steps))
             .collect();
         let events = model
-            .events
+            .events()
             .iter()
             .zip(&masses.event_steps)
             .map(|(x, steps)| exact_line(&x.id, &x.label, steps))
             .collect();
         let mut conditional = Vec::new();
-        for e in 0..model.events.len() {
+        for e in 0..model.events().len() {
             let with = sum(&masses.event_steps[e]);
             for happened in [true, false] {
                 let given = if happened { with } else { 1.0 - with };
-                let outcomes = (0..model.outcomes.len())
+                let outcomes = (0..model.outcomes().len())
                     .map(|o| {
                         let joint = masses.joint[o][e];
                         let mass = if happened {

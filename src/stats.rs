@@ -17,6 +17,73 @@ pub fn wilson(k: u64, n: u64) -> (f64, f64) {
     ((center - half).max(0.0), (center + half).min(1.0))
 }
 
+/// Counts of one yes/no item over the same paths in two runs: a reference and a variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PairedCounts {
+    pub both: u64,
+    pub reference_only: u64,
+    pub variant_only: u64,
+    pub paths: u64,
+}
+
+impl PairedCounts {
+    /// The estimated difference P(variant) - P(reference).
+    pub fn difference(&self) -> f64 {
+        (self.variant_only as f64 - self.reference_only as f64) / self.paths as f64
+    }
+
+    /// The 95% interval of the difference P(variant) - P(reference), from the pairs: Newcombe's
+    /// (1998) method 10, which combines the Wilson intervals of the two proportions with the
+    /// correlation of the pairs. Unlike the Wald interval it stays sensible when the
+    /// discordant counts are small or zero, and it is never wider than ignoring the pairing
+    /// when the runs are positively correlated, as common random numbers make them.
+    pub fn interval(&self) -> (f64, f64) {
+        let n = self.paths;
+        if n == 0 {
+            return (-1.0, 1.0);
+        }
+        let (a, b, c) = (
+            self.both as f64,
+            self.variant_only as f64,
+            self.reference_only as f64,
+        );
+        let d = n as f64 - a - b - c;
+        let variant_yes = self.both + self.variant_only;
+        let reference_yes = self.both + self.reference_only;
+        let (p1, p2) = (
+            variant_yes as f64 / n as f64,
+            reference_yes as f64 / n as f64,
+        );
+        let (l1, u1) = wilson(variant_yes, n);
+        let (l2, u2) = wilson(reference_yes, n);
+        let margins = (a + b) * (c + d) * (a + c) * (b + d);
+        let phi = if margins > 0.0 {
+            (a * d - b * c) / margins.sqrt()
+        } else {
+            0.0
+        };
+        let theta = p1 - p2;
+        let below = (p1 - l1).powi(2) - 2.0 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2).powi(2);
+        let above = (u1 - p1).powi(2) - 2.0 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2).powi(2);
+        (
+            (theta - below.max(0.0).sqrt()).max(-1.0),
+            (theta + above.max(0.0).sqrt()).min(1.0),
+        )
+    }
+
+    /// How many times smaller the variance of the paired difference is than that of the
+    /// difference of two independent runs of the same size (`None` when both are zero).
+    pub fn variance_ratio(&self) -> Option<f64> {
+        let n = self.paths as f64;
+        let p1 = (self.both + self.variant_only) as f64 / n;
+        let p2 = (self.both + self.reference_only) as f64 / n;
+        let independent = p1 * (1.0 - p1) + p2 * (1.0 - p2);
+        let discordant = (self.variant_only + self.reference_only) as f64 / n;
+        let paired = discordant - (p1 - p2).powi(2);
+        (paired > 0.0).then(|| independent / paired)
+    }
+}
+
 /// The standard error of a proportion `p` estimated from `n` paths.
 pub fn standard_error(p: f64, n: u64) -> f64 {
     (p * (1.0 - p) / n as f64).sqrt()
@@ -74,6 +141,52 @@ mod tests {
         let (low, high) = wilson(0, 50);
         assert!(low.abs() < 1e-15, "{low}");
         assert!((high - 0.07135).abs() < 5e-5, "{high}");
+    }
+
+    #[test]
+    fn paired_interval_without_correlation_is_the_square_and_add_wilson_interval() {
+        // 20 x 20 table with phi = 0: a = 25, b = 25, c = 25, d = 25 gives p1 = p2 = 0.5.
+        let counts = PairedCounts {
+            both: 25,
+            variant_only: 25,
+            reference_only: 25,
+            paths: 100,
+        };
+        let (l, u) = wilson(50, 100);
+        let half = ((0.5 - l).powi(2) + (u - 0.5).powi(2)).sqrt();
+        let (low, high) = counts.interval();
+        assert!((low + half).abs() < 1e-12 && (high - half).abs() < 1e-12);
+        assert_eq!(counts.difference(), 0.0);
+    }
+
+    #[test]
+    fn paired_interval_shrinks_with_correlation_and_holds_the_estimate() {
+        // Same margins (p1 = 0.55, p2 = 0.45), few discordant pairs: strongly correlated.
+        let paired = PairedCounts {
+            both: 440,
+            variant_only: 110,
+            reference_only: 10,
+            paths: 1000,
+        };
+        let (low, high) = paired.interval();
+        assert!(low < 0.1 && 0.1 < high, "({low}, {high})");
+        let independent = (wilson(550, 1000), wilson(450, 1000));
+        let unpaired_width =
+            2.0 * ((0.55 - independent.0 .0).powi(2) + (independent.1 .1 - 0.45).powi(2)).sqrt();
+        assert!(high - low < unpaired_width);
+        assert!(paired.variance_ratio().unwrap() > 1.0);
+        // No discordant pair at all: the interval is small but not a point.
+        let same = PairedCounts {
+            both: 300,
+            variant_only: 0,
+            reference_only: 0,
+            paths: 1000,
+        };
+        let (low, high) = same.interval();
+        assert!(
+            low < 0.0 && high > 0.0 && high - low < 0.01,
+            "({low}, {high})"
+        );
     }
 
     #[test]

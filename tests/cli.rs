@@ -284,7 +284,10 @@ fn extends_and_set_override_single_values() {
         ])
         .assert()
         .success();
-    let resolved = read(dir.path().join("output/variant/scenario.toml"));
+    let resolved = read(
+        dir.path()
+            .join("output/variant+outcomes.deal.p=0.5/scenario.toml"),
+    );
     assert!(
         resolved.contains("p = 0.9") && resolved.contains("p = 0.5"),
         "{resolved}"
@@ -293,7 +296,7 @@ fn extends_and_set_override_single_values() {
     assert!(!resolved.lines().any(|l| l.starts_with("extends")));
     // The resolved scenario runs on its own.
     pathcast(dir.path())
-        .args(["check", "output/variant/scenario.toml"])
+        .args(["check", "output/variant+outcomes.deal.p=0.5/scenario.toml"])
         .assert()
         .success();
 }

@@ -17,7 +17,6 @@
 
 use pathcast::exact::{self, Limits};
 use pathcast::export::csv;
-use pathcast::model::Model;
 use pathcast::output::{describe, summary, trace};
 use pathcast::report::Report;
 use pathcast::scenario::{load_from, Loaded};
@@ -168,19 +167,20 @@ fn exercise(loaded: &Loaded) -> Result<(), TestCaseError> {
     let tally = tally_serial(model, 1, 0, 20);
     prop_assert_eq!(tally.paths, 20);
     let report = Report::from_tally(model, &tally, 1, 0);
-    tables(model, &report)?;
+    tables(loaded, &report)?;
     let limits = Limits {
         max_states: 4096,
         max_transitions: 1 << 16,
     };
     if let Ok(masses) = exact::solve(model, &limits) {
-        tables(model, &Report::from_exact(model, &masses))?;
+        tables(loaded, &Report::from_exact(model, &masses))?;
     }
     Ok(())
 }
 
-fn tables(model: &Model, report: &Report) -> Result<(), TestCaseError> {
-    let _ = summary::render(model, report);
+fn tables(loaded: &Loaded, report: &Report) -> Result<(), TestCaseError> {
+    let model = &loaded.model;
+    let _ = summary::render(loaded, report);
     for table in [csv::outcomes, csv::events, csv::timeline, csv::conditional] {
         prop_assert!(table(model, report).is_ok());
     }

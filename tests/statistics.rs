@@ -11,12 +11,12 @@
 //!
 //! Every Monte Carlo check uses fixed seeds; every tolerance comes from the sampling
 //! distribution, never from trial and error. The family-wise false-alarm rate of each test is
-//! that of a single two-sided 5-sigma test (about 5.7e-7), as in `compare::threshold`: with m
+//! that of a single two-sided 5-sigma test (about 5.7e-7), as in `check_exact::threshold`: with m
 //! comparisons, each must pass at tail probability `two_sided_tail(5) / m`. Where the normal
 //! approximation behind "sigmas" is poor (rare items: a few expected paths), the same tail
 //! probability is computed exactly from the binomial distribution instead.
 
-use pathcast::compare;
+use pathcast::check_exact;
 use pathcast::exact::{self, Limits};
 use pathcast::model::Model;
 use pathcast::report::{ExactMasses, Report};
@@ -61,9 +61,9 @@ fn two_sided_tail(z: f64) -> f64 {
 }
 
 /// The per-comparison tail probability for a family of `m` comparisons: the probability that
-/// `compare::threshold(m)` sigmas stands for.
+/// `check_exact::threshold(m)` sigmas stands for.
 fn alpha(m: usize) -> f64 {
-    two_sided_tail(compare::BASE_SIGMAS) / m.max(1) as f64
+    two_sided_tail(check_exact::BASE_SIGMAS) / m.max(1) as f64
 }
 
 /// Exact two-sided binomial p-value of `k` successes in `n` trials of probability `p`:
@@ -187,7 +187,7 @@ impl Family {
             failures.len(),
             self.cells.len(),
             self.statistical(),
-            compare::threshold(self.statistical()),
+            check_exact::threshold(self.statistical()),
             failures.join("\n")
         );
     }
@@ -203,10 +203,10 @@ struct Expected {
 
 impl Expected {
     fn zeros(model: &Model) -> Expected {
-        let width = model.horizon as usize + 1;
+        let width = model.horizon() as usize + 1;
         Expected {
-            outcome_steps: vec![vec![0.0; width]; model.outcomes.len()],
-            event_steps: vec![vec![0.0; width]; model.events.len()],
+            outcome_steps: vec![vec![0.0; width]; model.outcomes().len()],
+            event_steps: vec![vec![0.0; width]; model.events().len()],
             joint: None,
         }
     }
@@ -223,14 +223,14 @@ fn add_tally_cells(
     joint: Option<&[Vec<f64>]>,
 ) {
     let n = tally.paths;
-    for (o, outcome) in model.outcomes.iter().enumerate() {
+    for (o, outcome) in model.outcomes().iter().enumerate() {
         let counts = tally.outcome_by_step(o);
         assert_eq!(
             counts[0], 0,
             "{label}: outcome {} counted at step 0",
             outcome.id
         );
-        for t in 1..=model.horizon as usize {
+        for t in 1..=model.horizon() as usize {
             let what = format!("{label}: outcome {} at step {t}", outcome.id);
             family.push(n, what, counts[t], outcome_steps[o][t]);
         }
@@ -238,14 +238,14 @@ fn add_tally_cells(
         let p: f64 = outcome_steps[o].iter().sum();
         family.push(n, format!("{label}: outcome {}", outcome.id), total, p);
     }
-    for (e, event) in model.events.iter().enumerate() {
+    for (e, event) in model.events().iter().enumerate() {
         let counts = tally.event_by_step(e);
         assert_eq!(
             counts[0], 0,
             "{label}: event {} counted at step 0",
             event.id
         );
-        for t in 1..=model.horizon as usize {
+        for t in 1..=model.horizon() as usize {
             let what = format!("{label}: event {} at step {t}", event.id);
             family.push(n, what, counts[t], event_steps[e][t]);
         }
@@ -254,8 +254,8 @@ fn add_tally_cells(
         family.push(n, format!("{label}: event {}", event.id), total, p);
     }
     if let Some(joint) = joint {
-        for (o, outcome) in model.outcomes.iter().enumerate() {
-            for (e, event) in model.events.iter().enumerate() {
+        for (o, outcome) in model.outcomes().iter().enumerate() {
+            for (e, event) in model.events().iter().enumerate() {
                 let what = format!("{label}: outcome {} with event {}", outcome.id, event.id);
                 family.push(n, what, tally.joint(o, e), joint[o][e]);
             }
@@ -282,8 +282,8 @@ fn check_closed_form(label: &str, model: &Model, expected: &Expected, seed: u64,
             wrong.push(format!("{what}: exact {got:.17}, closed form {want:.17}"));
         }
     };
-    for (o, outcome) in model.outcomes.iter().enumerate() {
-        for t in 0..=model.horizon as usize {
+    for (o, outcome) in model.outcomes().iter().enumerate() {
+        for t in 0..=model.horizon() as usize {
             let (got, want) = (masses.outcome_steps[o][t], expected.outcome_steps[o][t]);
             check(format!("outcome {} at step {t}", outcome.id), got, want);
         }
@@ -291,22 +291,22 @@ fn check_closed_form(label: &str, model: &Model, expected: &Expected, seed: u64,
         let want: f64 = expected.outcome_steps[o].iter().sum();
         check(format!("outcome {}", outcome.id), got, want);
     }
-    for (e, event) in model.events.iter().enumerate() {
-        for t in 0..=model.horizon as usize {
+    for (e, event) in model.events().iter().enumerate() {
+        for t in 0..=model.horizon() as usize {
             let (got, want) = (masses.event_steps[e][t], expected.event_steps[e][t]);
             check(format!("event {} at step {t}", event.id), got, want);
         }
         // P(event by step k) as a cumulative sum, step by step.
         let (mut got, mut want) = (0.0, 0.0);
-        for t in 1..=model.horizon as usize {
+        for t in 1..=model.horizon() as usize {
             got += masses.event_steps[e][t];
             want += expected.event_steps[e][t];
             check(format!("event {} by step {t}", event.id), got, want);
         }
     }
     if let Some(joint) = &expected.joint {
-        for (o, outcome) in model.outcomes.iter().enumerate() {
-            for (e, event) in model.events.iter().enumerate() {
+        for (o, outcome) in model.outcomes().iter().enumerate() {
+            for (e, event) in model.events().iter().enumerate() {
                 let (got, want) = (masses.joint[o][e], joint[o][e]);
                 check(
                     format!("outcome {} with event {}", outcome.id, event.id),
@@ -353,9 +353,9 @@ fn check_monte_carlo_closed_form(
 
 #[test]
 fn the_tail_probability_matches_the_compare_threshold_and_the_binomial_test_has_teeth() {
-    // alpha(m) is the tail probability of compare::threshold(m) sigmas.
+    // alpha(m) is the tail probability of check_exact::threshold(m) sigmas.
     for m in [1, 7, 20, 300, 20_000] {
-        let ratio = two_sided_tail(compare::threshold(m)) / alpha(m);
+        let ratio = two_sided_tail(check_exact::threshold(m)) / alpha(m);
         assert!((ratio - 1.0).abs() < 1e-6, "m = {m}: ratio {ratio}");
     }
     // The exact binomial test against direct sums of small cases.
@@ -478,7 +478,7 @@ default = "end"
     let count: u64 = tally.event_by_step(0).iter().sum();
     let se = sd / (count as f64).sqrt();
     assert!(
-        (mc_mean - mean).abs() <= compare::threshold(1) * se,
+        (mc_mean - mean).abs() <= check_exact::threshold(1) * se,
         "Monte Carlo mean step {mc_mean}, exact {mean}, standard error {se}"
     );
 }
@@ -863,8 +863,8 @@ fn check_exact_structure(label: &str, model: &Model, masses: &ExactMasses) {
         );
         assert_eq!(row[0], 0.0, "{label}: mass at step 0");
     }
-    let h = model.horizon as usize;
-    for (e, event) in model.events.iter().enumerate() {
+    let h = model.horizon() as usize;
+    for (e, event) in model.events().iter().enumerate() {
         // The timeline P(by step k) is non-decreasing and at most 1.
         let mut by = 0.0;
         for t in 1..=h {
@@ -878,7 +878,7 @@ fn check_exact_structure(label: &str, model: &Model, masses: &ExactMasses) {
         }
         assert!(by <= 1.0 + 1e-12, "{label}: P({}) = {by}", event.id);
         // Never outside its window.
-        let (first, last) = event.hazard.window;
+        let (first, last) = event.hazard.window();
         for t in (1..first as usize).chain(last as usize + 1..=h) {
             assert_eq!(
                 masses.event_steps[e][t], 0.0,
@@ -896,7 +896,7 @@ fn check_exact_structure(label: &str, model: &Model, masses: &ExactMasses) {
             "{label}: joint masses of {} sum to {joint}, its probability is {by}",
             event.id
         );
-        for (o, outcome) in model.outcomes.iter().enumerate() {
+        for (o, outcome) in model.outcomes().iter().enumerate() {
             let p_o: f64 = masses.outcome_steps[o].iter().sum();
             assert!(
                 masses.joint[o][e] <= p_o + 1e-10 && masses.joint[o][e] >= 0.0,
@@ -908,15 +908,15 @@ fn check_exact_structure(label: &str, model: &Model, masses: &ExactMasses) {
         }
     }
     let horizon_targets: Vec<usize> = model
-        .horizon_rules
+        .horizon_rules()
         .iter()
         .map(|r| r.outcome)
-        .chain([model.horizon_default])
+        .chain([model.horizon_default()])
         .collect();
-    for (o, outcome) in model.outcomes.iter().enumerate() {
+    for (o, outcome) in model.outcomes().iter().enumerate() {
         let (first, last) = match &outcome.hazard {
-            Some(hazard) => hazard.window,
-            None => (model.horizon + 1, model.horizon),
+            Some(hazard) => hazard.window(),
+            None => (model.horizon() + 1, model.horizon()),
         };
         for t in 1..=h {
             let inside = t >= first as usize && t <= last as usize;
@@ -934,16 +934,16 @@ fn check_exact_structure(label: &str, model: &Model, masses: &ExactMasses) {
 
 /// Structural checks of a tally that hold for every run.
 fn check_tally_structure(label: &str, model: &Model, tally: &Tally) {
-    let outcome_total: u64 = (0..model.outcomes.len())
+    let outcome_total: u64 = (0..model.outcomes().len())
         .map(|o| tally.outcome_by_step(o).iter().sum::<u64>())
         .sum();
     assert_eq!(
         outcome_total, tally.paths,
         "{label}: every path has one outcome"
     );
-    for e in 0..model.events.len() {
+    for e in 0..model.events().len() {
         let count: u64 = tally.event_by_step(e).iter().sum();
-        let joint: u64 = (0..model.outcomes.len()).map(|o| tally.joint(o, e)).sum();
+        let joint: u64 = (0..model.outcomes().len()).map(|o| tally.joint(o, e)).sum();
         assert_eq!(joint, count, "{label}: joint counts of event {e}");
         assert!(count <= tally.paths);
     }
@@ -963,8 +963,11 @@ fn every_preset_agrees_with_the_exact_solver() {
         check_tally_structure(name, &model, &tally);
         let mc = Report::from_tally(&model, &tally, seed, 0);
         let exact_report = Report::from_exact(&model, &masses);
-        let (comparisons, limit) = compare::compare(&mc, &exact_report, PRESET_PATHS);
-        assert_eq!(comparisons.len(), model.outcomes.len() + model.events.len());
+        let (comparisons, limit) = check_exact::compare(&mc, &exact_report, PRESET_PATHS);
+        assert_eq!(
+            comparisons.len(),
+            model.outcomes().len() + model.events().len()
+        );
         let bad: Vec<String> = comparisons
             .iter()
             .filter(|c| !c.agrees)
@@ -1007,14 +1010,14 @@ fn every_preset_agrees_with_the_exact_solver() {
         // scenario with one event's weekly probability 20% higher.
         if i == 0 {
             let event = model
-                .events
+                .events()
                 .iter()
-                .find(|e| e.hazard.p > 0.0 && e.hazard.p <= 0.5)
+                .find(|e| e.hazard.p() > 0.0 && e.hazard.p() <= 0.5)
                 .expect("an event to perturb");
-            let set = format!("events.{}.p={:?}", event.id, event.hazard.p * 1.2);
+            let set = format!("events.{}.p={:?}", event.id, event.hazard.p() * 1.2);
             let perturbed = load_preset(name, std::slice::from_ref(&set));
             let other = Report::from_exact(&perturbed, &solve(&perturbed));
-            let (comparisons, _) = compare::compare(&mc, &other, PRESET_PATHS);
+            let (comparisons, _) = check_exact::compare(&mc, &other, PRESET_PATHS);
             assert!(
                 comparisons.iter().any(|c| !c.agrees),
                 "preset {name}: the comparison does not notice --set {set}"
@@ -1160,8 +1163,8 @@ fn check_records(label: &str, model: &Model, seed: u64, paths: u64) {
         let r = &record;
         let context = || format!("{label}, path {path}: {r:?}");
         assert_eq!(r.path, path);
-        assert!(r.step >= 1 && r.step <= model.horizon, "{}", context());
-        for (e, event) in model.events.iter().enumerate() {
+        assert!(r.step >= 1 && r.step <= model.horizon(), "{}", context());
+        for (e, event) in model.events().iter().enumerate() {
             let s = r.event_steps[e];
             assert_eq!(s > 0, r.happened >> e & 1 == 1, "{}", context());
             if s > 0 {
@@ -1176,7 +1179,7 @@ fn check_records(label: &str, model: &Model, seed: u64, paths: u64) {
             }
         }
         if r.by_horizon {
-            assert_eq!(r.step, model.horizon, "{}", context());
+            assert_eq!(r.step, model.horizon(), "{}", context());
             assert_eq!(
                 r.outcome,
                 model.horizon_outcome(r.happened),
@@ -1184,7 +1187,7 @@ fn check_records(label: &str, model: &Model, seed: u64, paths: u64) {
                 context()
             );
         } else {
-            let hazard = model.outcomes[r.outcome].hazard.as_ref();
+            let hazard = model.outcomes()[r.outcome].hazard.as_ref();
             let p = hazard.map_or(0.0, |h| h.probability(happened_before(r, r.step), r.step));
             assert!(p > 0.0, "{}: outcome was not eligible", context());
         }
@@ -1219,11 +1222,11 @@ fn random_scenarios_agree_with_the_exact_solver() {
             Some(&masses.joint),
         );
         families.push((family, text.clone()));
-        // compare::compare's z-scores, where the normal approximation holds (at least 100
+        // check_exact::compare's z-scores, where the normal approximation holds (at least 100
         // expected paths on both sides); rare items are covered by the exact tails above.
         let mc = Report::from_tally(&model, &tally, seed, 0);
         let exact_report = Report::from_exact(&model, &masses);
-        let (comparisons, limit) = compare::compare(&mc, &exact_report, RANDOM_PATHS);
+        let (comparisons, limit) = check_exact::compare(&mc, &exact_report, RANDOM_PATHS);
         for c in comparisons {
             let n = RANDOM_PATHS as f64;
             if (c.exact * n).min((1.0 - c.exact) * n) >= 100.0 {
@@ -1248,7 +1251,7 @@ fn random_scenarios_agree_with_the_exact_solver() {
     println!(
         "random scenarios: {cells} counts, {m} statistical comparisons at {:.2} sigma \
          (tail {:.2e}), {z_compared} z comparisons",
-        compare::threshold(m),
+        check_exact::threshold(m),
         alpha(m)
     );
     let mut report = String::new();
@@ -1261,7 +1264,7 @@ fn random_scenarios_agree_with_the_exact_solver() {
     assert!(
         report.is_empty(),
         "Monte Carlo disagrees with exact beyond {:.2} sigma (tail probability {:.2e}):\n{report}",
-        compare::threshold(m),
+        check_exact::threshold(m),
         alpha(m)
     );
 }
@@ -1277,18 +1280,18 @@ fn random_scenarios_cover_the_format() {
         let _seed = rng.next_u64();
         let model = load_text(&text);
         for hazard in model
-            .events
+            .events()
             .iter()
             .map(|e| &e.hazard)
-            .chain(model.outcomes.iter().filter_map(|o| o.hazard.as_ref()))
+            .chain(model.outcomes().iter().filter_map(|o| o.hazard.as_ref()))
         {
-            zero += usize::from(hazard.p == 0.0);
-            one += usize::from(hazard.p == 1.0);
-            windows += usize::from(hazard.window != (1, model.horizon));
-            whens += usize::from(hazard.when.is_some());
-            modifiers += hazard.modifiers.len();
+            zero += usize::from(hazard.p() == 0.0);
+            one += usize::from(hazard.p() == 1.0);
+            windows += usize::from(hazard.window() != (1, model.horizon()));
+            whens += usize::from(hazard.when().is_some());
+            modifiers += hazard.modifiers().len();
         }
-        rules += model.horizon_rules.len();
+        rules += model.horizon_rules().len();
         nots += text.matches("not ").count();
     }
     for (what, count) in [
@@ -1432,7 +1435,7 @@ fn states_visited(model: &Model, records: &[PathRecord]) -> usize {
         }
     }
     // One segment here: no windows.
-    assert_eq!(model.segments.len(), 1);
+    assert_eq!(model.segments().len(), 1);
     seen.len()
 }
 
@@ -1459,7 +1462,7 @@ fn kernel_cache_eviction_changes_nothing() {
     let (_, slice) = run_range(&model, &pool(2), seed, a, n, true);
     assert!(slice[..] == long[a as usize..], "records of a slice differ");
 
-    let hz = model.horizon as usize;
+    let hz = model.horizon() as usize;
     let mut expected = Expected::zeros(&model);
     for (e, p) in ps.iter().enumerate() {
         for k in 1..=hz {

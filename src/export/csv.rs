@@ -17,15 +17,15 @@ const QUANTILES: [(f64, &str); 3] = [(0.1, "p10"), (0.5, "median"), (0.9, "p90")
 
 /// Rust prints f64 in plain decimal notation, never with an exponent, which is what a
 /// spreadsheet reads without surprises.
-fn number(x: f64) -> String {
+pub(crate) fn number(x: f64) -> String {
     format!("{x}")
 }
 
-fn optional(x: Option<f64>) -> String {
+pub(crate) fn optional(x: Option<f64>) -> String {
     x.map(number).unwrap_or_default()
 }
 
-fn estimate_cells(e: &Estimate) -> [String; 4] {
+pub(crate) fn estimate_cells(e: &Estimate) -> [String; 4] {
     [
         e.count.map(|c| c.to_string()).unwrap_or_default(),
         optional(e.probability),
@@ -34,7 +34,7 @@ fn estimate_cells(e: &Estimate) -> [String; 4] {
     ]
 }
 
-fn to_bytes(rows: Vec<Vec<String>>) -> Result<Vec<u8>, csv::Error> {
+pub(crate) fn to_bytes(rows: Vec<Vec<String>>) -> Result<Vec<u8>, csv::Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     for row in rows {
         writer.write_record(row)?;
@@ -62,7 +62,7 @@ fn lines_table(model: &Model, first_column: &str, lines: &[Line]) -> Vec<Vec<Str
     .map(String::from)
     .to_vec();
     header.extend(QUANTILES.iter().map(|(_, name)| format!("{name}_step")));
-    if model.start.is_some() {
+    if model.start().is_some() {
         header.extend(QUANTILES.iter().map(|(_, name)| format!("{name}_date")));
     }
     let mut rows = vec![header];
@@ -78,7 +78,7 @@ fn lines_table(model: &Model, first_column: &str, lines: &[Line]) -> Vec<Vec<Str
                 .iter()
                 .map(|q| q.map(|t| t.to_string()).unwrap_or_default()),
         );
-        if model.start.is_some() {
+        if model.start().is_some() {
             row.extend(quantiles.iter().map(|&q| date_cell(model, q)));
         }
         rows.push(row);
@@ -97,15 +97,15 @@ pub fn events(model: &Model, report: &Report) -> Result<Vec<u8>, csv::Error> {
 /// One row per step: the probability that each event, then each outcome, has happened by it.
 pub fn timeline(model: &Model, report: &Report) -> Result<Vec<u8>, csv::Error> {
     let mut header = vec!["step".to_string()];
-    if model.start.is_some() {
+    if model.start().is_some() {
         header.push("date".into());
     }
     let lines: Vec<&Line> = report.events.iter().chain(&report.outcomes).collect();
     header.extend(lines.iter().map(|l| l.id.clone()));
     let mut rows = vec![header];
-    for t in 1..=model.horizon {
+    for t in 1..=model.horizon() {
         let mut row = vec![t.to_string()];
-        if model.start.is_some() {
+        if model.start().is_some() {
             row.push(date_cell(model, Some(t)));
         }
         row.extend(
@@ -135,9 +135,9 @@ pub fn conditional(model: &Model, report: &Report) -> Result<Vec<u8>, csv::Error
     ];
     let mut rows = vec![header.map(String::from).to_vec()];
     for c in &report.conditional {
-        let event = &model.events[c.event];
+        let event = &model.events()[c.event];
         for (o, estimate) in c.outcomes.iter().enumerate() {
-            let outcome = &model.outcomes[o];
+            let outcome = &model.outcomes()[o];
             let mut row = vec![
                 event.id.clone(),
                 event.label.clone(),
@@ -163,12 +163,12 @@ pub struct PathsWriter<W: Write> {
 impl<W: Write> PathsWriter<W> {
     pub fn new(model: &Model, sink: W) -> Result<Self, csv::Error> {
         let mut writer = csv::Writer::from_writer(sink);
-        let dated = model.start.is_some();
+        let dated = model.start().is_some();
         let mut header = vec!["path", "outcome", "step"];
         if dated {
             header.push("date");
         }
-        header.extend(model.events.iter().map(|e| e.id.as_str()));
+        header.extend(model.events().iter().map(|e| e.id.as_str()));
         writer.write_record(header)?;
         Ok(PathsWriter { writer, dated })
     }
@@ -176,7 +176,7 @@ impl<W: Write> PathsWriter<W> {
     pub fn write(&mut self, model: &Model, record: &PathRecord) -> Result<(), csv::Error> {
         let mut row = vec![
             record.path.to_string(),
-            model.outcomes[record.outcome].id.clone(),
+            model.outcomes()[record.outcome].id.clone(),
             record.step.to_string(),
         ];
         if self.dated {

@@ -19,6 +19,9 @@ pub struct Manifest {
     pub scenario_files: Vec<String>,
     /// SHA-256 of the resolved scenario (`scenario.toml` in this folder).
     pub scenario_sha256: String,
+    /// The `--set` overrides applied to the scenario files (already in `scenario.toml`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -28,6 +31,14 @@ pub struct Manifest {
     /// Threads used; the numbers do not depend on it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threads: Option<usize>,
+    /// The half-width a run to a precision aimed at, and the most paths it could take.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_paths: Option<u64>,
+    /// For an analysis: "exact" or "monte-carlo".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
     /// When the run finished (UTC).
     pub created: String,
     /// The files of this run, in the folder.

@@ -1,5 +1,6 @@
 //! Writing a run's output folder: every file whole or not at all, the manifest last.
 
+pub mod analysis;
 pub mod csv;
 pub mod manifest;
 pub mod prism;

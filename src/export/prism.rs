@@ -42,7 +42,7 @@ fn comment(text: &str) -> String {
 }
 
 fn event_var(model: &Model, bit: u8) -> String {
-    format!("e_{}", model.events[bit as usize].id)
+    format!("e_{}", model.events()[bit as usize].id)
 }
 
 /// A condition as a PRISM boolean expression over the event variables.
@@ -84,14 +84,14 @@ fn all_of(terms: Vec<String>) -> String {
 /// out when it spans the whole horizon) and its `when`.
 fn eligibility(model: &Model, hazard: &Hazard) -> Vec<String> {
     let mut terms = Vec::new();
-    let (first, last) = hazard.window;
+    let (first, last) = hazard.window();
     if first > 1 {
         terms.push(format!("t >= {first}"));
     }
-    if last < model.horizon {
+    if last < model.horizon() {
         terms.push(format!("t <= {last}"));
     }
-    if let Some(when) = &hazard.when {
+    if let Some(when) = hazard.when() {
         terms.push(format!("({})", condition(model, when)));
     }
     terms
@@ -102,17 +102,17 @@ fn eligibility(model: &Model, hazard: &Hazard) -> Vec<String> {
 /// written as 1/(1 + (1-p)/(p*F)) so that, as in [`crate::model::adjust_odds`], a product too
 /// large for a double gives 1 rather than inf/inf.
 fn probability_formulas(out: &mut String, model: &Model, id: &str, hazard: &Hazard) {
-    let p = number(hazard.p);
-    if hazard.modifiers.is_empty() || hazard.p <= 0.0 || hazard.p >= 1.0 {
+    let p = number(hazard.p());
+    if hazard.modifiers().is_empty() || hazard.p() <= 0.0 || hazard.p() >= 1.0 {
         writeln!(out, "formula p_{id} = {p};").unwrap();
         return;
     }
     let factors: Vec<String> = hazard
-        .modifiers
+        .modifiers()
         .iter()
         .map(|m| format!("({} ? {} : 1)", operand(model, &m.when), number(m.factor)))
         .collect();
-    for m in &hazard.modifiers {
+    for m in hazard.modifiers() {
         writeln!(
             out,
             "// modifier {}: odds x {} when {}",
@@ -134,10 +134,10 @@ fn probability_formulas(out: &mut String, model: &Model, id: &str, hazard: &Haza
 /// underscores until it is unique).
 fn label_names(model: &Model) -> Vec<String> {
     let ids: Vec<&str> = model
-        .events
+        .events()
         .iter()
         .map(|e| e.id.as_str())
-        .chain(model.outcomes.iter().map(|o| o.id.as_str()))
+        .chain(model.outcomes().iter().map(|o| o.id.as_str()))
         .collect();
     let mut names: Vec<String> = Vec::new();
     for (i, id) in ids.iter().enumerate() {
@@ -145,7 +145,7 @@ fn label_names(model: &Model) -> Vec<String> {
         if RESERVED_LABELS.contains(id) {
             name = format!(
                 "{}_{id}",
-                if i < model.events.len() {
+                if i < model.events().len() {
                     "event"
                 } else {
                     "outcome"
@@ -169,7 +169,7 @@ pub fn to_prism(model: &Model) -> String {
 /// read from and the `--set` overrides).
 pub fn to_prism_with_notes(model: &Model, notes: &[String]) -> String {
     let mut out = String::new();
-    let h = model.horizon;
+    let h = model.horizon();
     let labels = label_names(model);
     let w = &mut out;
 
@@ -182,8 +182,8 @@ pub fn to_prism_with_notes(model: &Model, notes: &[String]) -> String {
     writeln!(
         w,
         "// scenario {}: {}",
-        comment(&model.id),
-        comment(&model.title)
+        comment(model.id()),
+        comment(model.title())
     )
     .unwrap();
     for note in notes {
@@ -193,12 +193,12 @@ pub fn to_prism_with_notes(model: &Model, notes: &[String]) -> String {
         w,
         "//\n// One transition is one {} of a path; t is the step about to happen (t = {} once \
          the horizon has passed).",
-        model.step,
+        model.step(),
         h + 1
     )
     .unwrap();
     writeln!(w, "// o is 0 while the path runs, else its outcome:").unwrap();
-    for (i, o) in model.outcomes.iter().enumerate() {
+    for (i, o) in model.outcomes().iter().enumerate() {
         writeln!(w, "//   o = {}: {} ({})", i + 1, o.id, comment(&o.label)).unwrap();
     }
     writeln!(
@@ -208,10 +208,10 @@ pub fn to_prism_with_notes(model: &Model, notes: &[String]) -> String {
     )
     .unwrap();
     for (i, name) in labels.iter().enumerate() {
-        let id = if i < model.events.len() {
-            &model.events[i].id
+        let id = if i < model.events().len() {
+            &model.events()[i].id
         } else {
-            &model.outcomes[i - model.events.len()].id
+            &model.outcomes()[i - model.events().len()].id
         };
         if name != id {
             writeln!(
@@ -224,14 +224,14 @@ pub fn to_prism_with_notes(model: &Model, notes: &[String]) -> String {
     writeln!(
         w,
         "// Check with e.g.: storm --prism model.pm --prop 'P=? [F \"{}\"]'",
-        labels[model.events.len()]
+        labels[model.events().len()]
     )
     .unwrap();
 
     writeln!(
         w,
         "\ndtmc\n\nconst int H = {h}; // the horizon, in {}s",
-        model.step
+        model.step()
     )
     .unwrap();
     writeln!(
@@ -248,10 +248,10 @@ pub fn to_prism_with_notes(model: &Model, notes: &[String]) -> String {
     )
     .unwrap();
 
-    for event in &model.events {
+    for event in model.events() {
         let id = &event.id;
         writeln!(w, "\n// event {id}: {}", comment(&event.label)).unwrap();
-        if event.hazard.p <= 0.0 {
+        if event.hazard.p() <= 0.0 {
             writeln!(
                 w,
                 "// (p = 0: it never happens)\nmodule event_{id}\n  e_{id} : bool init \
@@ -278,11 +278,11 @@ pub fn to_prism_with_notes(model: &Model, notes: &[String]) -> String {
     )
     .unwrap();
     let mut hazards = Vec::new();
-    for (i, outcome) in model.outcomes.iter().enumerate() {
+    for (i, outcome) in model.outcomes().iter().enumerate() {
         let Some(hazard) = &outcome.hazard else {
             continue;
         };
-        if hazard.p <= 0.0 {
+        if hazard.p() <= 0.0 {
             continue;
         }
         let id = &outcome.id;
@@ -302,8 +302,8 @@ pub fn to_prism_with_notes(model: &Model, notes: &[String]) -> String {
         writeln!(w, "formula hz_sum = ({});", sum.join(" + ")).unwrap();
         writeln!(w, "formula hz_none = ({});", none.join(" * ")).unwrap();
     }
-    let mut horizon = (model.horizon_default + 1).to_string();
-    for rule in model.horizon_rules.iter().rev() {
+    let mut horizon = (model.horizon_default() + 1).to_string();
+    for rule in model.horizon_rules().iter().rev() {
         horizon = format!(
             "({} ? {} : {horizon})",
             operand(model, &rule.when),
@@ -313,7 +313,7 @@ pub fn to_prism_with_notes(model: &Model, notes: &[String]) -> String {
     writeln!(
         w,
         "\nmodule outcome\n  o : [0..{}] init 0;",
-        model.outcomes.len()
+        model.outcomes().len()
     )
     .unwrap();
     if hazards.is_empty() {
@@ -347,10 +347,10 @@ pub fn to_prism_with_notes(model: &Model, notes: &[String]) -> String {
     .unwrap();
 
     writeln!(w).unwrap();
-    for (event, name) in model.events.iter().zip(&labels) {
+    for (event, name) in model.events().iter().zip(&labels) {
         writeln!(w, "label \"{name}\" = e_{};", event.id).unwrap();
     }
-    for (i, name) in labels[model.events.len()..].iter().enumerate() {
+    for (i, name) in labels[model.events().len()..].iter().enumerate() {
         writeln!(w, "label \"{name}\" = (o = {});", i + 1).unwrap();
     }
     out
@@ -409,17 +409,20 @@ default = "nothing"
         assert!(text.contains("\ndtmc\n"));
         assert_eq!(
             text.matches("\nmodule ").count(),
-            model.events.len() + 2,
+            model.events().len() + 2,
             "a step counter, one module per event and the outcome module"
         );
-        assert_eq!(text.matches("\nendmodule").count(), model.events.len() + 2);
-        for event in &model.events {
+        assert_eq!(
+            text.matches("\nendmodule").count(),
+            model.events().len() + 2
+        );
+        for event in model.events() {
             assert!(text.contains(&format!("\nmodule event_{}\n", event.id)));
             assert!(text.contains(&format!("  e_{} : bool init false;\n", event.id)));
         }
         let labels = text.lines().filter(|l| l.starts_with("label \"")).count();
-        assert_eq!(labels, model.events.len() + model.outcomes.len());
-        for (i, outcome) in model.outcomes.iter().enumerate() {
+        assert_eq!(labels, model.events().len() + model.outcomes().len());
+        for (i, outcome) in model.outcomes().iter().enumerate() {
             assert!(text.contains(&format!("label \"{}\" = (o = {});", outcome.id, i + 1)));
         }
         for (n, line) in text.lines().enumerate() {
@@ -535,7 +538,7 @@ default = "nothing"
             let loaded = load_from(name, &[], Path::new("/nonexistent")).unwrap();
             let text = to_prism(&loaded.model);
             check_shape(&loaded.model, &text);
-            assert!(text.contains(&format!("// scenario {}: ", loaded.model.id)));
+            assert!(text.contains(&format!("// scenario {}: ", loaded.model.id())));
         }
     }
 }

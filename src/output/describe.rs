@@ -5,41 +5,46 @@ use crate::model::{Hazard, Model};
 use crate::scenario::Loaded;
 
 fn hazard_cells(model: &Model, hazard: &Hazard) -> Vec<String> {
-    let window = if hazard.window == (1, model.horizon) {
+    let window = if hazard.window() == (1, model.horizon()) {
         "always".to_string()
     } else {
-        format!("{}s {}-{}", model.step, hazard.window.0, hazard.window.1)
+        format!(
+            "{}s {}-{}",
+            model.step(),
+            hazard.window().0,
+            hazard.window().1
+        )
     };
     let when = hazard
-        .when
+        .when()
         .as_ref()
         .map(|c| model.render(c))
         .unwrap_or_else(|| "-".into());
     let modifiers = hazard
-        .modifiers
+        .modifiers()
         .iter()
         .map(|m| format!("x{} if {}", m.factor, model.render(&m.when)))
         .collect::<Vec<_>>()
         .join("; ");
-    vec![percent(hazard.p), window, when, modifiers]
+    vec![percent(hazard.p()), window, when, modifiers]
 }
 
 pub fn render(loaded: &Loaded) -> String {
     let model = &loaded.model;
-    let mut text = format!("{} ({})\n", model.title, model.id);
-    if !model.description.is_empty() {
-        text.push_str(&format!("{}\n", model.description.trim()));
+    let mut text = format!("{} ({})\n", model.title(), model.id());
+    if !model.description().is_empty() {
+        text.push_str(&format!("{}\n", model.description().trim()));
     }
     let start = model
-        .start
+        .start()
         .map(|d| format!(", starting {d}"))
         .unwrap_or_default();
     text.push_str(&format!(
         "\n{} steps of one {}{start}; default {} paths, seed {}\nread from: {}\n",
-        model.horizon,
-        model.step,
-        model.paths,
-        model.seed,
+        model.horizon(),
+        model.step(),
+        model.paths(),
+        model.seed(),
         loaded.files.join(" <- ")
     ));
     let header = |first: &str| {
@@ -55,18 +60,18 @@ pub fn render(loaded: &Loaded) -> String {
         .to_vec()
     };
     let mut events = vec![header("event")];
-    for event in &model.events {
+    for event in model.events() {
         let mut row = vec![event.id.clone(), event.label.clone()];
         row.extend(hazard_cells(model, &event.hazard));
         events.push(row);
     }
     text.push_str(&format!(
         "\nEvents ({}):\n{}",
-        model.events.len(),
+        model.events().len(),
         table(&events)
     ));
     let mut outcomes = vec![header("outcome")];
-    for outcome in &model.outcomes {
+    for outcome in model.outcomes() {
         let mut row = vec![outcome.id.clone(), outcome.label.clone()];
         match &outcome.hazard {
             Some(hazard) => row.extend(hazard_cells(model, hazard)),
@@ -76,32 +81,33 @@ pub fn render(loaded: &Loaded) -> String {
     }
     text.push_str(&format!(
         "\nOutcomes ({}):\n{}",
-        model.outcomes.len(),
+        model.outcomes().len(),
         table(&outcomes)
     ));
     text.push_str(&format!(
         "\nAt the horizon (after {} {}s):\n",
-        model.horizon, model.step
+        model.horizon(),
+        model.step()
     ));
-    for rule in &model.horizon_rules {
+    for rule in model.horizon_rules() {
         text.push_str(&format!(
             "  if {} -> {}\n",
             model.render(&rule.when),
-            model.outcomes[rule.outcome].id
+            model.outcomes()[rule.outcome].id
         ));
     }
-    let otherwise = if model.horizon_rules.is_empty() {
+    let otherwise = if model.horizon_rules().is_empty() {
         "always"
     } else {
         "otherwise"
     };
     text.push_str(&format!(
         "  {otherwise} -> {}\n",
-        model.outcomes[model.horizon_default].id
+        model.outcomes()[model.horizon_default()].id
     ));
-    if !model.sources.is_empty() {
+    if !model.sources().is_empty() {
         text.push_str("\nSources:\n");
-        for source in &model.sources {
+        for source in model.sources() {
             text.push_str(&format!("  - {source}\n"));
         }
     }

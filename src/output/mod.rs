@@ -1,5 +1,6 @@
 //! What pathcast shows a person: progress, summary tables, scenario descriptions, path stories.
 
+pub mod analysis;
 pub mod describe;
 pub mod progress_bar;
 pub mod summary;

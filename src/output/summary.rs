@@ -1,15 +1,22 @@
 //! The short table a run ends with.
 
 use super::{percent, table};
-use crate::model::Model;
 use crate::report::{Method, Report};
+use crate::scenario::Loaded;
 
-pub fn render(model: &Model, report: &Report) -> String {
+pub fn render(loaded: &Loaded, report: &Report) -> String {
+    let model = &loaded.model;
     let method = match &report.method {
         Method::MonteCarlo { paths, seed, .. } => format!("{paths} paths, seed {seed}"),
         Method::Exact => "exact".to_string(),
     };
-    let mut text = format!("{} ({method})\n", model.title);
+    let mut text = format!("{} ({method})\n", model.title());
+    if !loaded.overrides.is_empty() {
+        text.push_str(&format!(
+            "with --set {}\n",
+            loaded.overrides.join(", --set ")
+        ));
+    }
     let mut rows = vec![vec![
         "outcome".to_string(),
         "probability".into(),

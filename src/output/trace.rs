@@ -11,18 +11,18 @@ pub fn render(model: &Model, seed: u64, path: u64) -> String {
     kernel.run_path(path, &mut record);
     let mut text = format!(
         "Path {path} of '{}' with seed {seed}: {} steps of one {}{}\n\n",
-        model.id,
-        model.horizon,
-        model.step,
+        model.id(),
+        model.horizon(),
+        model.step(),
         model
-            .start
+            .start()
             .map(|d| format!(" from {d}"))
             .unwrap_or_default()
     );
     let mut happened = 0u64;
     let mut quiet_since = 1;
     for t in 1..=record.step {
-        let new: Vec<usize> = (0..model.events.len())
+        let new: Vec<usize> = (0..model.events().len())
             .filter(|&e| record.event_steps[e] == t)
             .collect();
         let outcome_now = t == record.step && !record.by_horizon;
@@ -44,8 +44,8 @@ pub fn render(model: &Model, seed: u64, path: u64) -> String {
             text.push_str(&format!(
                 "{}: {} [{}] (chance at this step {})\n",
                 model.describe_step(t),
-                model.events[e].label,
-                model.events[e].id,
+                model.events()[e].label,
+                model.events()[e].id,
                 percent(chance(e))
             ));
             happened |= 1 << e;
@@ -60,23 +60,23 @@ pub fn render(model: &Model, seed: u64, path: u64) -> String {
             text.push_str(&format!(
                 "{}: OUTCOME {} [{}] (chance at this step {})\n",
                 model.describe_step(t),
-                model.outcomes[o].label,
-                model.outcomes[o].id,
+                model.outcomes()[o].label,
+                model.outcomes()[o].id,
                 percent(h)
             ));
             return text;
         }
         quiet_since = t + 1;
     }
-    if quiet_since <= model.horizon {
-        text.push_str(&quiet(model, happened, quiet_since, model.horizon));
+    if quiet_since <= model.horizon() {
+        text.push_str(&quiet(model, happened, quiet_since, model.horizon()));
     }
     let o = record.outcome;
     text.push_str(&format!(
         "Horizon reached after {}: OUTCOME {} [{}]\n",
-        model.describe_step(model.horizon),
-        model.outcomes[o].label,
-        model.outcomes[o].id
+        model.describe_step(model.horizon()),
+        model.outcomes()[o].label,
+        model.outcomes()[o].id
     ));
     text
 }
@@ -86,8 +86,8 @@ fn quiet(model: &Model, happened: u64, from: u32, to: u32) -> String {
     let mut text = String::new();
     let mut start = from;
     while start <= to {
-        let segment = model.segment_of[start as usize] as usize;
-        let end = model.segments[segment].1.min(to);
+        let segment = model.segment_of(start);
+        let end = model.segments()[segment].1.min(to);
         let hazards = model.step_hazards(happened, start);
         let none: f64 = hazards
             .events

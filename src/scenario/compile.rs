@@ -4,7 +4,9 @@ use super::condition::{self, Condition, RESERVED_WORDS};
 use super::document::{Document, EventDoc, Loc};
 use super::source::{file_error, Sources};
 use crate::error::ScenarioError;
-use crate::model::{Event, Hazard, HorizonRule, Model, Modifier, Outcome, StepUnit, MAX_EVENTS};
+use crate::model::{
+    Definition, Event, Hazard, HorizonRule, Model, Modifier, Outcome, StepUnit, MAX_EVENTS,
+};
 use chrono::NaiveDate;
 
 /// Longer horizons than this are refused: they are typos, not scenarios.
@@ -375,7 +377,7 @@ pub fn compile(document: &Document, sources: &Sources) -> Result<Model, Scenario
     })?;
     let horizon_default = outcome_index(default_loc, "horizon.default")?;
 
-    let mut model = Model {
+    Ok(Model::new(Definition {
         id,
         title,
         description,
@@ -393,11 +395,7 @@ pub fn compile(document: &Document, sources: &Sources) -> Result<Model, Scenario
         outcomes,
         horizon_rules,
         horizon_default,
-        segments: Vec::new(),
-        segment_of: Vec::new(),
-    };
-    model.index_segments();
-    Ok(model)
+    }))
 }
 
 fn horizon_only(id: &str) -> String {

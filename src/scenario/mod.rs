@@ -26,6 +26,8 @@ pub struct Loaded {
     pub files: Vec<String>,
     /// Things the user should know about how the scenario was found.
     pub notes: Vec<String>,
+    /// The `--set` overrides applied, as given.
+    pub overrides: Vec<String>,
 }
 
 /// Loads a scenario named by a file path or a preset name, applying `--set` overrides.
@@ -83,6 +85,7 @@ fn load_source(root: Source, sets: &[String]) -> Result<Loaded, ScenarioError> {
         resolved,
         files,
         notes: Vec::new(),
+        overrides: sets.iter().map(|s| s.trim().to_string()).collect(),
     })
 }
 

@@ -102,7 +102,7 @@ impl StateTable {
     /// Makes this the table of (`happened`, `segment`), reusing its buffers; `hazards` is a
     /// scratch buffer.
     fn fill(&mut self, model: &Model, happened: u64, segment: usize, hazards: &mut StepHazards) {
-        let (first_step, last_step) = model.segments[segment];
+        let (first_step, last_step) = model.segments()[segment];
         model.step_hazards_into(happened, first_step, hazards);
         self.certain = 0;
         self.items.clear();
@@ -200,7 +200,7 @@ impl PathRecord {
             step: 0,
             happened: 0,
             by_horizon: false,
-            event_steps: vec![0; model.events.len()],
+            event_steps: vec![0; model.events().len()],
         }
     }
 }
@@ -260,6 +260,11 @@ impl<'m> Kernel<'m> {
         }
     }
 
+    /// An empty record for paths of this kernel's model.
+    pub fn new_record(&self) -> PathRecord {
+        PathRecord::new(self.model)
+    }
+
     /// Simulates path number `path` into `record`.
     pub fn run_path(&mut self, path: u64, record: &mut PathRecord) {
         // A clone of the unused base generator is a fresh `seed_from_u64(seed)` at word 0, so
@@ -271,9 +276,9 @@ impl<'m> Kernel<'m> {
         let model = self.model;
         let mut happened = 0u64;
         let mut t = 1;
-        while t <= model.horizon {
-            let segment = model.segment_of[t as usize] as usize;
-            let segment_end = model.segments[segment].1;
+        while t <= model.horizon() {
+            let segment = model.segment_of(t);
+            let segment_end = model.segments()[segment].1;
             let table = self.cache.get(model, happened, segment);
             let at = if table.is_certain() {
                 t
@@ -329,7 +334,7 @@ impl<'m> Kernel<'m> {
             t = at + 1;
         }
         record.outcome = model.horizon_outcome(happened);
-        record.step = model.horizon;
+        record.step = model.horizon();
         record.happened = happened;
         record.by_horizon = true;
     }

@@ -5,9 +5,11 @@
 //! and their tallies and records are taken in path order.
 
 pub mod kernel;
+pub mod paired;
 pub mod tally;
 
 pub use kernel::{path_rng, Kernel, PathRecord};
+pub use paired::{PairCounts, Paired};
 pub use tally::Tally;
 
 use crate::model::Model;
@@ -52,13 +54,89 @@ pub fn run<E>(
     cancel: &AtomicBool,
     mut on_wave: impl FnMut(Wave<'_>) -> Result<(), E>,
 ) -> Result<Tally, RunError<E>> {
+    let kernels = per_thread(pool, || Kernel::new(model, options.seed));
+    let mut total = Tally::new(model);
+    in_waves(
+        options,
+        pool,
+        cancel,
+        |slot, a, b| {
+            let mut kernel = lock(&kernels[slot]);
+            simulate_chunk(&mut kernel, model, a, b, options.keep_records, cancel)
+        },
+        |results, paths_done| {
+            let mut records = Vec::new();
+            for (tally, chunk_records) in results {
+                total.merge(&tally);
+                records.extend(chunk_records);
+            }
+            on_wave(Wave {
+                paths_done,
+                records: &records,
+            })
+        },
+    )?;
+    Ok(total)
+}
+
+/// Runs the same paths of several models, path i of each from the same stream (common random
+/// numbers), and counts how each path went in every model against the first.
+pub fn run_paired(
+    models: &[&Model],
+    options: &RunOptions,
+    pool: &rayon::ThreadPool,
+    cancel: &AtomicBool,
+    mut progress: impl FnMut(u64),
+) -> Result<Paired, RunError<std::convert::Infallible>> {
+    let kernels = per_thread(pool, || {
+        models
+            .iter()
+            .map(|m| Kernel::new(m, options.seed))
+            .collect::<Vec<_>>()
+    });
+    let mut total = Paired::new(models);
+    in_waves(
+        options,
+        pool,
+        cancel,
+        |slot, a, b| {
+            let mut kernels = lock(&kernels[slot]);
+            let mut chunk = Paired::new(models);
+            chunk.simulate(&mut kernels, a, b, cancel);
+            chunk
+        },
+        |results, paths_done| {
+            results.iter().for_each(|chunk| total.merge(chunk));
+            progress(paths_done);
+            Ok(())
+        },
+    )?;
+    Ok(total)
+}
+
+/// One value per worker thread, each taken by one chunk at a time.
+fn per_thread<S>(pool: &rayon::ThreadPool, make: impl Fn() -> S) -> Vec<Mutex<S>> {
+    (0..pool.current_num_threads())
+        .map(|_| Mutex::new(make()))
+        .collect()
+}
+
+fn lock<S>(slot: &Mutex<S>) -> std::sync::MutexGuard<'_, S> {
+    slot.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Splits the run into waves of chunks, simulates each wave's chunks in parallel with
+/// `chunk(thread slot, first path, end)`, and hands their results, in path order, to `wave`.
+fn in_waves<T: Send, E>(
+    options: &RunOptions,
+    pool: &rayon::ThreadPool,
+    cancel: &AtomicBool,
+    chunk: impl Fn(usize, u64, u64) -> T + Sync,
+    mut wave: impl FnMut(Vec<T>, u64) -> Result<(), E>,
+) -> Result<(), RunError<E>> {
     let threads = pool.current_num_threads() as u64;
-    let kernels: Vec<Mutex<Kernel<'_>>> = (0..threads)
-        .map(|_| Mutex::new(Kernel::new(model, options.seed)))
-        .collect();
     let end = options.first_path + options.paths;
     let wave_paths = CHUNK * CHUNKS_PER_THREAD * threads;
-    let mut total = Tally::new(model);
     let mut wave_start = options.first_path;
     while wave_start < end {
         if cancel.load(Ordering::Relaxed) {
@@ -69,32 +147,22 @@ pub fn run<E>(
             .step_by(CHUNK as usize)
             .map(|a| (a, wave_end.min(a + CHUNK)))
             .collect();
-        let results: Vec<(Tally, Vec<PathRecord>)> = pool.install(|| {
+        let results: Vec<T> = pool.install(|| {
             chunks
                 .par_iter()
                 .map(|&(a, b)| {
-                    let slot = rayon::current_thread_index().unwrap_or(0) % kernels.len();
-                    let mut kernel = kernels[slot].lock().unwrap_or_else(|e| e.into_inner());
-                    simulate_chunk(&mut kernel, model, a, b, options.keep_records, cancel)
+                    let slot = rayon::current_thread_index().unwrap_or(0) % threads as usize;
+                    chunk(slot, a, b)
                 })
                 .collect()
         });
         if cancel.load(Ordering::Relaxed) {
             return Err(RunError::Cancelled);
         }
-        let mut records = Vec::new();
-        for (tally, chunk_records) in results {
-            total.merge(&tally);
-            records.extend(chunk_records);
-        }
-        on_wave(Wave {
-            paths_done: wave_end - options.first_path,
-            records: &records,
-        })
-        .map_err(RunError::Caller)?;
+        wave(results, wave_end - options.first_path).map_err(RunError::Caller)?;
         wave_start = wave_end;
     }
-    Ok(total)
+    Ok(())
 }
 
 fn simulate_chunk(

@@ -20,8 +20,8 @@ pub struct Tally {
 
 impl Tally {
     pub fn new(model: &Model) -> Tally {
-        let width = model.horizon as usize + 1;
-        let (events, outcomes) = (model.events.len(), model.outcomes.len());
+        let width = model.horizon() as usize + 1;
+        let (events, outcomes) = (model.events().len(), model.outcomes().len());
         Tally {
             paths: 0,
             width,
@@ -52,6 +52,11 @@ impl Tally {
         ] {
             a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
         }
+    }
+
+    /// The number of outcomes counted.
+    pub fn outcomes(&self) -> usize {
+        self.outcome_steps.len() / self.width
     }
 
     /// Paths that ended in outcome `o`, by step (index = step).

@@ -1,0 +1,197 @@
+//! Analyses: many solves or runs of a scenario with changed parameters ([`sensitivity`],
+//! [`sweep`]), or of several scenarios over the same paths ([`compare`]).
+//!
+//! Each analysis is written once, over [`Report`]s, which the exact solver and Monte Carlo
+//! both produce; an [`Evaluator`] decides which of the two computes them.
+
+pub mod compare;
+pub mod sensitivity;
+pub mod sweep;
+
+use crate::error::SettingError;
+use crate::exact::{self, ExactError, Limits};
+use crate::job::Interrupted;
+use crate::model::Model;
+use crate::report::Report;
+use crate::simulate::{self, Paired, RunError, RunOptions};
+use rayon::prelude::*;
+use std::sync::atomic::AtomicBool;
+
+/// Which method the user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MethodChoice {
+    /// Exact when the scenario solves exactly, else Monte Carlo.
+    #[default]
+    Auto,
+    Exact,
+    MonteCarlo,
+}
+
+/// The method an analysis used, for its summary and manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Used {
+    Exact,
+    MonteCarlo { paths: u64, seed: u64 },
+}
+
+impl Used {
+    pub fn name(self) -> &'static str {
+        match self {
+            Used::Exact => "exact",
+            Used::MonteCarlo { .. } => "monte-carlo",
+        }
+    }
+
+    /// "exact" or "Monte Carlo, 1000000 paths per variant, seed 7 (common random numbers)".
+    pub fn describe(self) -> String {
+        match self {
+            Used::Exact => "exact".to_string(),
+            Used::MonteCarlo { paths, seed } => format!(
+                "Monte Carlo, {paths} paths per variant, seed {seed} (the same paths for every \
+                 variant: common random numbers)"
+            ),
+        }
+    }
+}
+
+/// Computes the reports of models of one scenario, exactly or by Monte Carlo with the same
+/// seed and paths for every model.
+pub struct Evaluator<'a> {
+    used: Used,
+    limits: Limits,
+    options: RunOptions,
+    pool: &'a rayon::ThreadPool,
+    cancel: &'a AtomicBool,
+    progress: &'a (dyn Fn(u64) + Sync),
+}
+
+/// Monte Carlo settings of an analysis.
+#[derive(Debug, Clone, Copy)]
+pub struct MonteCarlo {
+    pub paths: u64,
+    pub seed: u64,
+}
+
+impl<'a> Evaluator<'a> {
+    /// Decides the method on `base`: exact when asked, or when `choice` is automatic and the
+    /// base model solves within `limits` (its report is returned then, so it is not solved
+    /// twice). `progress` is told how many more paths were simulated.
+    pub fn new(
+        base: &Model,
+        choice: MethodChoice,
+        limits: Limits,
+        monte_carlo: MonteCarlo,
+        pool: &'a rayon::ThreadPool,
+        cancel: &'a AtomicBool,
+        progress: &'a (dyn Fn(u64) + Sync),
+    ) -> anyhow::Result<(Evaluator<'a>, Option<Report>)> {
+        let options = RunOptions {
+            first_path: 0,
+            paths: monte_carlo.paths,
+            seed: monte_carlo.seed,
+            keep_records: false,
+        };
+        let mut evaluator = Evaluator {
+            used: Used::Exact,
+            limits,
+            options,
+            pool,
+            cancel,
+            progress,
+        };
+        let monte_carlo = Used::MonteCarlo {
+            paths: monte_carlo.paths,
+            seed: monte_carlo.seed,
+        };
+        let base_report = match choice {
+            MethodChoice::MonteCarlo => {
+                evaluator.used = monte_carlo;
+                None
+            }
+            MethodChoice::Exact => Some(evaluator.solve(base)?),
+            MethodChoice::Auto => match evaluator.solve(base) {
+                Ok(report) => Some(report),
+                Err(e) if e.is::<ExactError>() => {
+                    eprintln!("note: {e}; using Monte Carlo instead");
+                    evaluator.used = monte_carlo;
+                    None
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        Ok((evaluator, base_report))
+    }
+
+    pub fn used(&self) -> Used {
+        self.used
+    }
+
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+
+    fn solve(&self, model: &Model) -> anyhow::Result<Report> {
+        let masses = exact::solve(model, &self.limits)?;
+        Ok(Report::from_exact(model, &masses))
+    }
+
+    fn simulate(&self, model: &Model) -> anyhow::Result<Report> {
+        let mut done = 0;
+        let tally = simulate::run(model, &self.options, self.pool, self.cancel, |wave| {
+            (self.progress)(wave.paths_done - done);
+            done = wave.paths_done;
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .map_err(cancelled)?;
+        Ok(Report::from_tally(model, &tally, self.options.seed, 0))
+    }
+
+    /// The reports of `models`, in order: solved in parallel, or simulated one after another
+    /// (each run uses every thread).
+    pub fn reports(&self, models: &[Model]) -> anyhow::Result<Vec<Report>> {
+        match self.used {
+            Used::Exact => self
+                .pool
+                .install(|| models.par_iter().map(|m| self.solve(m)).collect()),
+            Used::MonteCarlo { .. } => models.iter().map(|m| self.simulate(m)).collect(),
+        }
+    }
+
+    /// Simulates `models` over the same paths, with the pairs of each against the first.
+    pub fn paired(&self, models: &[&Model]) -> anyhow::Result<Paired> {
+        let total = models.len() as u64;
+        let mut done = 0;
+        simulate::run_paired(
+            models,
+            &self.options,
+            self.pool,
+            self.cancel,
+            |paths_done| {
+                (self.progress)((paths_done - done) * total);
+                done = paths_done;
+            },
+        )
+        .map_err(cancelled)
+    }
+}
+
+fn cancelled<E>(error: RunError<E>) -> anyhow::Error {
+    match error {
+        RunError::Cancelled => Interrupted.into(),
+        RunError::Caller(_) => anyhow::anyhow!("the simulation stopped"),
+    }
+}
+
+/// The most models one analysis may evaluate: a sweep grid or a list of parameters larger than
+/// this is a typo, not a plan.
+pub const MAX_VARIANTS: usize = 100_000;
+
+/// Refuses an analysis of more than [`MAX_VARIANTS`] models, before any work.
+fn check_variant_count(count: usize, what: &str) -> Result<(), SettingError> {
+    if count > MAX_VARIANTS {
+        return Err(SettingError(format!(
+            "{what} asks for {count} variants; at most {MAX_VARIANTS} are allowed"
+        )));
+    }
+    Ok(())
+}
