@@ -5,7 +5,7 @@
 //! running (no outcome yet) from step to step, and books the mass that ends at each outcome,
 //! the mass with which each event happens at each step, and the joint mass of (outcome, event).
 
-use crate::model::{bits, Model};
+use crate::model::{bits, Model, StepHazards};
 use crate::report::ExactMasses;
 use rustc_hash::FxHashMap;
 
@@ -57,18 +57,89 @@ fn too_many_states(step: u32, limits: &Limits) -> ExactError {
     }
 }
 
-/// Every subset of the eligible events with its probability, as (new events, probability).
-fn subsets(events: &[(usize, f64)]) -> Vec<(u64, f64)> {
-    let mut list = vec![(0u64, 1.0)];
+/// Every subset of the eligible events with its probability, as (new events, probability),
+/// into `list` (`scratch` is a second buffer).
+fn subsets_into(
+    events: &[(usize, f64)],
+    list: &mut Vec<(u64, f64)>,
+    scratch: &mut Vec<(u64, f64)>,
+) {
+    list.clear();
+    list.push((0u64, 1.0));
     for &(e, p) in events {
-        let mut next = Vec::with_capacity(list.len() * 2);
-        for &(set, w) in &list {
-            next.push((set, w * (1.0 - p)));
-            next.push((set | 1 << e, w * p));
+        scratch.clear();
+        for &(set, w) in list.iter() {
+            scratch.push((set, w * (1.0 - p)));
+            scratch.push((set | 1 << e, w * p));
         }
-        list = next;
+        std::mem::swap(list, scratch);
     }
-    list
+}
+
+/// Scenarios with at most this many events keep the next step's states in a dense array
+/// indexed by the event set (8 bytes per possible set), faster than hashing; larger ones in
+/// a hash map.
+const DENSE_EVENTS: usize = 20;
+
+/// The running states of the next step, by event set.
+enum Next {
+    Dense { mass: Vec<f64>, touched: Vec<u64> },
+    Sparse(FxHashMap<u64, f64>),
+}
+
+impl Next {
+    fn new(events: usize) -> Next {
+        if events <= DENSE_EVENTS {
+            Next::Dense {
+                mass: vec![0.0; 1 << events],
+                touched: Vec::new(),
+            }
+        } else {
+            Next::Sparse(FxHashMap::default())
+        }
+    }
+
+    fn add(&mut self, state: u64, mass: f64) {
+        match self {
+            Next::Dense { mass: all, touched } => {
+                let slot = &mut all[state as usize];
+                if *slot == 0.0 && mass != 0.0 {
+                    touched.push(state);
+                }
+                *slot += mass;
+            }
+            Next::Sparse(map) => *map.entry(state).or_insert(0.0) += mass,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Next::Dense { touched, .. } => touched.len(),
+            Next::Sparse(map) => map.len(),
+        }
+    }
+
+    /// The states with mass, in increasing order of event set (a fixed order makes every sum,
+    /// and so every digit, reproducible), leaving this empty for the next step.
+    fn drain_into(&mut self, running: &mut Vec<(u64, f64)>) {
+        running.clear();
+        match self {
+            Next::Dense { mass, touched } => {
+                touched.sort_unstable();
+                for &state in touched.iter() {
+                    let m = std::mem::take(&mut mass[state as usize]);
+                    if m > 0.0 {
+                        running.push((state, m));
+                    }
+                }
+                touched.clear();
+            }
+            Next::Sparse(map) => {
+                running.extend(map.drain().filter(|&(_, m)| m > 0.0));
+                running.sort_unstable_by_key(|&(state, _)| state);
+            }
+        }
+    }
 }
 
 /// Solves the scenario exactly.
@@ -81,11 +152,15 @@ pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> 
         joint: vec![vec![0.0; n_events]; n_outcomes],
     };
     let mut running: Vec<(u64, f64)> = vec![(0, 1.0)];
+    let mut next = Next::new(n_events);
+    let mut hazards = StepHazards::default();
+    let (mut list, mut scratch) = (Vec::new(), Vec::new());
+    // P(event e is in the set after the step), for the joint masses of outcomes.
+    let mut after = vec![0.0; n_events];
     let mut transitions = 0u64;
     for t in 1..=model.horizon() {
-        let mut next: FxHashMap<u64, f64> = FxHashMap::default();
         for &(state, mass) in &running {
-            let hazards = model.step_hazards(state, t);
+            model.step_hazards_into(state, t, &mut hazards);
             // One state with n eligible events has 2^n successors: refuse before listing them.
             if hazards.events.len() >= usize::BITS as usize - 1
                 || 1usize << hazards.events.len() > limits.max_states
@@ -100,30 +175,37 @@ pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> 
                     limit: limits.max_transitions,
                 });
             }
+            // New events and the outcome of a step are independent given the state, so what
+            // ends here and what happens here are booked from the state's hazards directly.
+            for e in bits(state) {
+                after[e] = 1.0;
+            }
+            for &(e, p) in &hazards.events {
+                masses.event_steps[e][t as usize] += mass * p;
+                after[e] = p;
+            }
             let survive: f64 = hazards.outcomes.iter().map(|&(_, h)| 1.0 - h).product();
             let total_hazard: f64 = hazards.outcomes.iter().map(|&(_, h)| h).sum();
-            for (new, w) in subsets(&hazards.events) {
-                let after = state | new;
-                let mass = mass * w;
-                for e in bits(new) {
-                    masses.event_steps[e][t as usize] += mass;
+            for &(o, h) in &hazards.outcomes {
+                let ended = mass * (1.0 - survive) * h / total_hazard;
+                masses.outcome_steps[o][t as usize] += ended;
+                for (joint, &p) in masses.joint[o].iter_mut().zip(&after) {
+                    *joint += ended * p;
                 }
-                for &(o, h) in &hazards.outcomes {
-                    let ended = mass * (1.0 - survive) * h / total_hazard;
-                    masses.outcome_steps[o][t as usize] += ended;
-                    for e in bits(after) {
-                        masses.joint[o][e] += ended;
-                    }
+            }
+            after.fill(0.0);
+            let staying = mass * survive;
+            if staying > 0.0 {
+                subsets_into(&hazards.events, &mut list, &mut scratch);
+                for &(new, w) in &list {
+                    next.add(state | new, staying * w);
                 }
-                *next.entry(after).or_insert(0.0) += mass * survive;
             }
             if next.len() > limits.max_states {
                 return Err(too_many_states(t, limits));
             }
         }
-        running = next.into_iter().filter(|&(_, m)| m > 0.0).collect();
-        // A fixed order of states makes every sum, and so every digit, reproducible.
-        running.sort_unstable_by_key(|&(state, _)| state);
+        next.drain_into(&mut running);
     }
     for &(state, mass) in &running {
         let o = model.horizon_outcome(state);

@@ -55,16 +55,21 @@ pub fn parse_values(text: &str) -> Result<Vec<f64>, String> {
     let last = (count - 1) as f64;
     Ok((0..count)
         .map(|i| {
-            let t = i as f64 / last;
-            if i == count - 1 {
-                high
-            } else if log {
-                (low.ln() + t * (high.ln() - low.ln())).exp()
+            let (a, b) = ((last - i as f64) / last, i as f64 / last);
+            let value = if log {
+                (a * low.ln() + b * high.ln()).exp()
             } else {
-                low + t * (high - low)
-            }
+                a * low + b * high
+            };
+            round_noise(value)
         })
         .collect())
+}
+
+/// `value` to 12 significant digits: a grid point is then 0.02, not 0.019999999999999997, in
+/// the tables and in the model.
+fn round_noise(value: f64) -> f64 {
+    format!("{value:.11e}").parse().unwrap_or(value)
 }
 
 /// Parses `--vary KEY=VALUES` against `model`, checking every value.

@@ -22,6 +22,20 @@ fn points(difference: f64) -> String {
     format!("{:+.2} pp", difference * 100.0)
 }
 
+/// A parameter value to four significant digits, for reading (the CSV keeps every digit).
+fn value(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let decimals = (3 - x.abs().log10().floor() as i32).clamp(0, 15) as usize;
+    let text = format!("{x:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
 /// Every parameter of a model, by the key `--set`, `--vary` and `--only` take.
 pub fn params(model: &Model) -> String {
     let mut rows = vec![row(&["parameter", "kind", "value", "valid range"])];
@@ -77,8 +91,8 @@ pub fn tornado(result: &Sensitivity, id: &str) -> String {
         let bar = if r.swing < 0.0 { "-" } else { "+" }.repeat(length);
         table_rows.push(vec![
             r.varied.parameter.key.clone(),
-            format!("{}", r.varied.low),
-            format!("{}", r.varied.high),
+            value(r.varied.low),
+            value(r.varied.high),
             r.low.probability.map(percent).unwrap_or_default(),
             r.high.probability.map(percent).unwrap_or_default(),
             points(r.swing),
@@ -105,7 +119,7 @@ pub fn sweep(result: &Sweep, model: &Model) -> String {
     header.extend(model.outcomes().iter().map(|o| o.id.clone()));
     let mut rows = vec![header];
     for point in &result.points {
-        let mut cells: Vec<String> = point.values.iter().map(|v| format!("{v}")).collect();
+        let mut cells: Vec<String> = point.values.iter().map(|&v| value(v)).collect();
         cells.extend(
             point
                 .report
@@ -162,4 +176,16 @@ pub fn compare(result: &Comparison) -> String {
         ));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn values_keep_four_significant_digits() {
+        assert_eq!(super::value(0.0030090270812437314), "0.003009");
+        assert_eq!(super::value(1.5), "1.5");
+        assert_eq!(super::value(1234.5678), "1235");
+        assert_eq!(super::value(0.02), "0.02");
+        assert_eq!(super::value(0.0), "0");
+    }
 }
