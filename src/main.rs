@@ -352,6 +352,10 @@ fn analyse<T>(
         &cancel,
         &progress,
     )?;
+    if evaluator.used() == analysis::Used::Exact {
+        // Nothing is simulated: no bar of paths.
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
     let result = work(&evaluator, base);
     bar.finish_and_clear();
     let used = evaluator.used();
