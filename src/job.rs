@@ -326,18 +326,35 @@ fn write_outputs(
     set: OutputSet,
     manifest: Manifest,
 ) -> anyhow::Result<Committed> {
+    use export::xlsx::{Sheet, SheetChart};
     let model = &loaded.model;
     type Table = fn(&crate::Model, &Report) -> Result<Vec<u8>, ::csv::Error>;
-    let builders: [(&str, Table); 4] = [
-        (tables::OUTCOMES, tables::outcomes),
-        (tables::EVENTS, tables::events),
-        (tables::TIMELINE, tables::timeline),
-        (tables::CONDITIONAL, tables::conditional),
+    let builders: [(&str, Table, SheetChart); 4] = [
+        (tables::OUTCOMES, tables::outcomes, SheetChart::Bars),
+        (tables::EVENTS, tables::events, SheetChart::Bars),
+        (tables::TIMELINE, tables::timeline, SheetChart::Lines),
+        (tables::CONDITIONAL, tables::conditional, SheetChart::None),
     ];
-    let built = builders
-        .into_iter()
-        .map(|(name, build)| (name, build(model, report)))
+    let mut built = Vec::new();
+    for (name, build, _) in builders {
+        let bytes = build(model, report).map_err(|e| csv_error(set.dir(), name, e))?;
+        built.push((name, bytes));
+    }
+    let sheets: Vec<Sheet<'_>> = built
+        .iter()
+        .zip(&builders)
+        .map(|((name, bytes), (_, _, chart))| Sheet {
+            name: name.trim_end_matches(".csv"),
+            csv: bytes,
+            chart: *chart,
+        })
         .collect();
+    let workbook = export::xlsx::workbook(&sheets).map_err(|e| OutputError::Io {
+        path: set.dir().join(export::xlsx::FILE),
+        source: e,
+    })?;
+    built.push((export::xlsx::FILE, workbook));
+    built.push((export::html::FILE, export::html::run(loaded, report)));
     commit_tables(&[("", loaded)], built, set, manifest)
 }
 
@@ -345,13 +362,11 @@ fn write_outputs(
 /// `scenario-<name>.toml`), and the manifest, and moves them into place.
 fn commit_tables(
     scenarios: &[(&str, &Loaded)],
-    tables: Vec<(&str, Result<Vec<u8>, ::csv::Error>)>,
+    tables: Vec<(&str, Vec<u8>)>,
     mut set: OutputSet,
     mut manifest: Manifest,
 ) -> anyhow::Result<Committed> {
-    let out = set.dir().to_path_buf();
     for (name, bytes) in tables {
-        let bytes = bytes.map_err(|e| csv_error(&out, name, e))?;
         set.write(name, &bytes)?;
     }
     for (i, (name, loaded)) in scenarios.iter().enumerate() {
@@ -406,7 +421,11 @@ pub fn write_analysis(
         manifest.paths = Some(paths);
         manifest.threads = Some(what.threads);
     }
-    let committed = commit_tables(scenarios, tables, set, manifest)?;
+    let mut built = Vec::new();
+    for (name, bytes) in tables {
+        built.push((name, bytes.map_err(|e| csv_error(&out, name, e))?));
+    }
+    let committed = commit_tables(scenarios, built, set, manifest)?;
     Ok(Written {
         out,
         replaced_earlier: committed.replaced_earlier,

@@ -8,7 +8,7 @@ use cli::{
 };
 use pathcast::analysis::{self, Evaluator, MethodChoice, MonteCarlo};
 use pathcast::error::SettingError;
-use pathcast::export::analysis as analysis_tables;
+use pathcast::export::{analysis as analysis_tables, html};
 use pathcast::job::{self, Interrupted, RunSettings};
 use pathcast::output::{describe, progress_bar, summary, table, trace};
 use pathcast::{check_exact, exact, scenario, OutputError, ScenarioError};
@@ -412,10 +412,13 @@ fn run_sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
         &[("", &loaded)],
         &analysis_settings(&args.analysis.simulation),
         &output,
-        vec![(
-            analysis_tables::SENSITIVITY,
-            analysis_tables::sensitivity(&result),
-        )],
+        vec![
+            (
+                analysis_tables::SENSITIVITY,
+                analysis_tables::sensitivity(&result),
+            ),
+            (html::FILE, Ok(html::sensitivity(&loaded, &result))),
+        ],
     )?;
     println!(
         "\n{} parameters, each low and high, in {:.2} s; {}",
@@ -450,6 +453,7 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<()> {
                 analysis_tables::SWEEP_EVENTS,
                 analysis_tables::sweep_events(&result),
             ),
+            (html::FILE, Ok(html::sweep(&loaded, &result))),
         ],
     )?;
     println!(
@@ -529,7 +533,10 @@ fn run_compare(args: CompareArgs) -> anyhow::Result<()> {
         &named,
         &analysis_settings(&args.simulation),
         &output,
-        vec![(analysis_tables::COMPARE, analysis_tables::compare(&result))],
+        vec![
+            (analysis_tables::COMPARE, analysis_tables::compare(&result)),
+            (html::FILE, Ok(html::compare(&scenarios[0], &result))),
+        ],
     )?;
     println!(
         "\n{} scenarios in {:.2} s; {}",

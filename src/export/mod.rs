@@ -2,8 +2,11 @@
 
 pub mod analysis;
 pub mod csv;
+pub mod html;
 pub mod manifest;
 pub mod prism;
+pub mod svg;
+pub mod xlsx;
 
 use crate::error::OutputError;
 use std::io::Write;
