@@ -124,6 +124,15 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         precision: args.precision,
         max_paths: args.max_paths,
     };
+    // One row above the header row's worth: what Excel and LibreOffice Calc open at most.
+    const SPREADSHEET_ROWS: u64 = 1_048_575;
+    if settings.paths_csv && settings.paths.unwrap_or(loaded.model.paths()) > SPREADSHEET_ROWS {
+        eprintln!(
+            "warning: paths.csv will have more rows than a spreadsheet opens ({SPREADSHEET_ROWS} \
+             and a header): Excel and LibreOffice cut it without a warning. Read it with pandas \
+             or R, or run slices of at most {SPREADSHEET_ROWS} paths with --first-path."
+        );
+    }
     let planned = match settings.precision {
         Some(_) => settings.max_paths.unwrap_or(job::DEFAULT_MAX_PATHS),
         None => settings.paths.unwrap_or(loaded.model.paths()),

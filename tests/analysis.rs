@@ -17,8 +17,10 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use tempfile::TempDir;
 
-/// Exact values are sums of the same terms in a different order: they agree to rounding.
-const EXACT_TOLERANCE: f64 = 1e-12;
+/// The CSV files keep 12 decimals (an error up to 5e-13), and the parameter values read back
+/// from them are rounded the same way, which moves a probability by its derivative (a few units
+/// at most here) times 5e-13: agreement to 1e-10 leaves a margin of about 20.
+const EXACT_TOLERANCE: f64 = 1e-10;
 
 fn small_dir() -> TempDir {
     let dir = TempDir::new().unwrap();

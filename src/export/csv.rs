@@ -15,10 +15,30 @@ pub const PATHS: &str = "paths.csv";
 /// Quantiles of the step reported for outcomes and events.
 const QUANTILES: [(f64, &str); 3] = [(0.1, "p10"), (0.5, "median"), (0.9, "p90")];
 
-/// Rust prints f64 in plain decimal notation, never with an exponent, which is what a
-/// spreadsheet reads without surprises.
+/// Fewest and most decimals of a number that is not a whole count.
+const MIN_DECIMALS: usize = 6;
+const MAX_DECIMALS: usize = 12;
+
+/// A number for a CSV cell: plain decimal notation (never an exponent) with between 6 and 12
+/// decimals.
+///
+/// - Never exactly three decimals: a spreadsheet importing with German or French settings reads
+///   `0.351` as the whole number 351 (the dot groups thousands there); six or more decimals
+///   cannot be a thousands group, so such an import gives text, never a wrong number.
+/// - At most 12 decimals: exact probabilities are sums of many floating-point terms and carry
+///   rounding noise around 1e-15 (`0.009000000000000001`), which is not information; a
+///   probability that is exactly 0 in theory but 1e-14 in arithmetic is written 0. Monte
+///   Carlo estimates are counts over paths, exact at this precision up to 10^12 paths.
 pub(crate) fn number(x: f64) -> String {
-    format!("{x}")
+    let text = format!("{x:.MAX_DECIMALS$}");
+    let Some((whole, decimals)) = text.split_once('.') else {
+        return text; // inf or NaN, which pathcast never writes
+    };
+    let decimals = decimals.trim_end_matches('0');
+    if decimals.is_empty() && whole.trim_start_matches('-') == "0" {
+        return "0".to_string();
+    }
+    format!("{whole}.{decimals:0<MIN_DECIMALS$}")
 }
 
 pub(crate) fn optional(x: Option<f64>) -> String {
@@ -194,5 +214,47 @@ impl<W: Write> PathsWriter<W> {
 
     pub fn finish(self) -> Result<W, csv::Error> {
         self.writer.into_inner().map_err(|e| e.into_error().into())
+    }
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::number;
+
+    #[test]
+    fn numbers_have_six_to_twelve_decimals_and_no_noise() {
+        assert_eq!(number(0.351), "0.351000");
+        assert_eq!(number(0.009000000000000001), "0.009000");
+        assert_eq!(number(1.31e-14), "0");
+        assert_eq!(number(-1.31e-14), "0");
+        assert_eq!(number(0.0), "0");
+        assert_eq!(number(26.0), "26.000000");
+        assert_eq!(number(0.37806213059268595), "0.378062130593");
+        assert_eq!(number(-0.0265), "-0.026500");
+        assert_eq!(number(1e-9), "0.000000001");
+    }
+
+    /// The German-locale trap: no number pathcast writes can be read as a thousands group, and
+    /// every one reads back within the last decimal.
+    #[test]
+    fn no_number_has_exactly_three_decimals_or_an_exponent() {
+        let mut x: f64 = 0.7;
+        for i in 0..100_000u32 {
+            // A spread of magnitudes and digits, from 1e-13 to 1e6.
+            x = (x * 9.31 + f64::from(i) * 1e-3).fract();
+            let value = x * 10f64.powi((i % 20) as i32 - 13);
+            let text = number(value);
+            assert!(!text.contains(['e', 'E']), "{text}");
+            if let Some((_, decimals)) = text.split_once('.') {
+                assert!((6..=12).contains(&decimals.len()), "{value} -> {text}");
+            } else {
+                assert_eq!(text, "0", "{value}");
+            }
+            let back: f64 = text.parse().unwrap();
+            assert!(
+                (back - value).abs() <= 5e-13 * value.abs().max(1.0),
+                "{value} -> {text}"
+            );
+        }
     }
 }
