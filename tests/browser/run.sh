@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Renders report.html of every preset in headless Chromium (Debian's package) and checks that
+# each page loads with no console error and no network request (Chromium's NetLog), and that
+# its screenshot is not blank. `--update-docs` also copies the screenshots to docs/screenshots/.
+# Run from the repository root: bash tests/browser/run.sh [--update-docs]
+set -euo pipefail
+
+if [[ ! -f Cargo.toml || ! -f tests/browser/check_page.py ]]; then
+  echo "error: run tests/browser/run.sh from the repository root" >&2
+  exit 2
+fi
+update_docs=false
+[[ "${1:-}" == "--update-docs" ]] && update_docs=true
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "installing chromium"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+PYTHON="${PYTHON:-python3}"
+export PYTHONDONTWRITEBYTECODE=1
+if ! "$PYTHON" -c "import PIL" >/dev/null 2>&1; then
+  PIP_ROOT_USER_ACTION=ignore "$PYTHON" -m pip install --quiet --disable-pip-version-check pillow
+fi
+
+cargo build --release --quiet
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failed=0
+checked=0
+for preset in $(target/release/pathcast list | awk 'NR > 1 && NF { print $1 }' | grep -v '^Run$'); do
+  out="$work/$preset"
+  target/release/pathcast run "$preset" --paths 200000 --out "$out" >/dev/null
+  page="$out/report.html"
+  # A fresh profile per page. No name resolves and every connection goes to a closed port on
+  # this machine, so neither the page nor the browser's own background services (update
+  # checks) reach beyond it; a request the page makes still shows in the NetLog, and the
+  # content security policy refuses it with a console message.
+  timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
+    --host-resolver-rules="MAP * ~NOTFOUND" --proxy-server="127.0.0.1:9" \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$work/profile-$preset" --no-first-run --disable-extensions \
+    --enable-logging=stderr --v=0 --log-net-log="$work/$preset.netlog.json" \
+    --window-size=1000,1600 --screenshot="$work/$preset.png" "file://$page" \
+    >"$work/$preset.log" 2>&1 || true
+  checked=$((checked + 1))
+  if "$PYTHON" tests/browser/check_page.py "$preset" "$work/$preset.png" \
+    "$work/$preset.netlog.json" "$work/$preset.log"; then
+    if $update_docs; then
+      mkdir -p docs/screenshots
+      cp "$work/$preset.png" "docs/screenshots/$preset.png"
+    fi
+  else
+    failed=$((failed + 1))
+  fi
+done
+echo "browser: $((checked - failed)) passed, $failed failed"
+[[ $checked -gt 0 && $failed -eq 0 ]]
