@@ -15,6 +15,7 @@ pub mod report;
 pub mod scenario;
 pub mod simulate;
 pub mod stats;
+pub mod text;
 
 pub use error::{OutputError, ScenarioError};
 pub use model::Model;

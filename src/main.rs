@@ -6,6 +6,7 @@ use cli::{Cli, Command, ExactArgs, ExportArgs, RunArgs, ScenarioArgs, TraceArgs}
 use pathcast::error::SettingError;
 use pathcast::job::{self, Interrupted, RunSettings};
 use pathcast::output::{describe, progress_bar, summary, table, trace};
+use pathcast::text::{message, printable};
 use pathcast::{compare, exact, scenario, OutputError, ScenarioError};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,12 +32,24 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version: pathcast's own text, on stdout.
+        Err(err) if !err.use_stderr() => err.exit(),
+        Err(err) => {
+            // Clap quotes the offending argument as typed: escaped, like every message.
+            for line in err.render().to_string().trim_end().lines() {
+                eprintln!("{}", message(line));
+            }
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
-            eprintln!("error: {}", chain.join(": "));
+            // Messages quote files and arguments: escaped and capped, like all they print.
+            eprintln!("error: {}", message(&chain.join(": ")));
             ExitCode::from(exit_code(&err))
         }
     }
@@ -79,13 +92,19 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
 fn load(args: &ScenarioArgs) -> anyhow::Result<scenario::Loaded> {
     let loaded = scenario::load(&args.scenario, &args.sets)?;
     for note in &loaded.notes {
-        eprintln!("note: {note}");
+        eprintln!("note: {}", message(note));
     }
     Ok(loaded)
 }
 
+/// The command line as typed, for the manifest: each argument as a shell word, so that an
+/// argument with spaces, control characters or bytes that are not UTF-8 (a file name may
+/// hold any) is recorded exactly and can be pasted back into a shell.
 fn command_line() -> String {
-    std::env::args().collect::<Vec<_>>().join(" ")
+    std::env::args_os()
+        .map(|arg| pathcast::text::shell_word(&arg))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Raised by Ctrl-C or SIGTERM; the run stops at the next wave and writes nothing.
@@ -204,7 +223,7 @@ fn wrote(finished: &job::Finished) -> String {
     } else {
         "wrote"
     };
-    format!("{verb} {}", finished.out.display())
+    format!("{verb} {}", printable(&finished.out.display().to_string()))
 }
 
 fn run_trace(args: TraceArgs) -> anyhow::Result<()> {
@@ -248,7 +267,7 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
         .and_then(|_| file.as_file().sync_all())
         .map_err(io)?;
     file.persist(&path).map_err(|e| io(e.error))?;
-    println!("wrote {}", path.display());
+    println!("wrote {}", printable(&path.display().to_string()));
     Ok(())
 }
 

@@ -25,6 +25,10 @@ const BASE: &str = common::SMALL_SCENARIO;
 /// A hang is a failure, not a stalled test suite. Generous: this is no timing assertion.
 const HANG: Duration = Duration::from_secs(120);
 
+/// The longest stderr a refusal may print: a message is capped at 2,000 characters (some of
+/// them up to 4 bytes), plus a note or two.
+const MESSAGE_BYTES: usize = 10_000;
+
 /// Files larger than this are not read back for the before/after comparison.
 const SNAPSHOT_BYTES: u64 = 1 << 20;
 
@@ -137,6 +141,18 @@ impl Sandbox {
             "panic\n{context}"
         );
         assert!(stderr.starts_with("error: "), "no error message\n{context}");
+        // What reaches the terminal is escaped and of a sane length, whatever the input.
+        assert!(
+            !stderr.chars().any(|c| c.is_control() && c != '\n'),
+            "a raw control character reached the terminal\n{}",
+            context.escape_debug()
+        );
+        assert!(
+            stderr.len() <= MESSAGE_BYTES,
+            "a message of {} bytes\n{}",
+            stderr.len(),
+            context.chars().take(4000).collect::<String>()
+        );
         assert!(
             !self.path().join("output").exists(),
             "an output folder was written\n{context}"
@@ -1699,4 +1715,160 @@ fn exact_gives_up_on_too_many_events_without_exhausting_memory() {
     );
     assert!(stderr.contains("exact solver"), "{stderr}");
     assert!(!sandbox.path().join("output").exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lengths and characters: labels, titles and ids have limits, and nothing raw reaches the
+// terminal (every refusal above also checks that stderr holds no control character).
+
+#[test]
+fn a_label_of_70000_characters() {
+    let label = "x".repeat(70_000);
+    refuse_file(base_with(
+        "label = \"Talks open\"",
+        &format!("label = \"{label}\""),
+    ))
+    .at_line_of("label = \"xxx")
+    .key("events.talks.label")
+    .says("70000 characters")
+    .says("at most 300");
+}
+
+#[test]
+fn a_label_of_301_characters() {
+    let label = "é".repeat(301);
+    refuse_file(base_with(
+        "label = \"Deal\"",
+        &format!("label = \"{label}\""),
+    ))
+    .at_line_of("label = \"éé")
+    .key("outcomes.deal.label")
+    .says("at most 300");
+}
+
+#[test]
+fn a_title_of_70000_characters() {
+    let title = "t".repeat(70_000);
+    refuse_file(base_with(
+        "title = \"Small\"",
+        &format!("title = \"{title}\""),
+    ))
+    .at_line_of("title = ")
+    .key("scenario.title")
+    .says("at most 300");
+}
+
+#[test]
+fn an_event_id_of_70000_characters() {
+    let id = "e".repeat(70_000);
+    refuse_file(format!("{BASE}[events.{id}]\nlabel = \"Long\"\np = 0.1\n"))
+        .at_line_of("[events.eee")
+        .key("events.eee")
+        .says("70000 characters long; at most 64");
+}
+
+#[test]
+fn an_outcome_id_of_65_characters() {
+    let id = format!("o{}", "x".repeat(64));
+    refuse_file(format!("{BASE}[outcomes.{id}]\nlabel = \"Long\"\n"))
+        .at_line_of("[outcomes.oxx")
+        .key(&format!("outcomes.{id}"))
+        .says("at most 64");
+}
+
+#[test]
+fn a_scenario_id_of_70000_characters() {
+    let id = "s".repeat(70_000);
+    refuse_file(base_with("id = \"small\"", &format!("id = \"{id}\"")))
+        .at_line_of("id = \"sss")
+        .key("scenario.id")
+        .says("at most 64");
+}
+
+#[test]
+fn a_modifier_name_of_70000_characters() {
+    let name = "m".repeat(70_000);
+    refuse_file(base_with(
+        "[events.sanctions.modifiers.stalled]",
+        &format!("[events.sanctions.modifiers.{name}]"),
+    ))
+    .key("events.sanctions.modifiers.mmm")
+    .says("at most 64");
+}
+
+#[test]
+fn a_title_with_a_newline() {
+    refuse_file(base_with(
+        "title = \"Small\"",
+        "title = \"Small\\nOK: forged line\"",
+    ))
+    .at_line_of("title = ")
+    .key("scenario.title")
+    .says("one line");
+}
+
+#[test]
+fn a_label_with_a_carriage_return() {
+    refuse_file(base_with("label = \"Deal\"", "label = \"Deal\\rforged\""))
+        .at_line_of("label = \"Deal")
+        .key("outcomes.deal.label")
+        .says("one line");
+}
+
+#[test]
+fn a_dotted_key_of_300000_parts_gives_a_short_message() {
+    let key = "a.".repeat(300_000);
+    refuse_file(format!("{BASE}{key}b\u{1b} = 1\n"))
+        .at_line_of("a.a.a")
+        .says("more characters)");
+}
+
+#[test]
+fn a_file_of_carriage_returns_gives_a_short_message() {
+    refuse_file(format!(
+        "{}\r= 1\r",
+        "[scenario]\rid = \"x\"\r".repeat(30_000)
+    ))
+    .names(FILE)
+    .says("more characters)");
+}
+
+#[test]
+fn an_escape_sequence_in_a_condition_is_escaped() {
+    refuse_file(base_with(
+        "when = \"talks\"",
+        "when = \"talks \\u001b]0;title\\u0007\"",
+    ))
+    .at_line_of("when = \"talks ")
+    .key("outcomes.deal.when")
+    .says("unexpected character '\\u{1b}'");
+}
+
+#[test]
+fn an_escape_sequence_in_a_key_is_escaped() {
+    refuse_file(base_with("seed = 3", "seed = 3\n\u{1b}[2Jseed2 = 1")).says("\\u{1b}[2J");
+}
+
+#[test]
+fn an_escape_sequence_in_a_set_is_escaped() {
+    refuse_run_args(&["--set", "scenario.step=we\u{1b}[2Jek"])
+        .says("--set 'scenario.step=we\\u{1b}[2Jek'")
+        .says("is not day, week or month");
+}
+
+#[test]
+fn a_scenario_argument_that_is_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let sandbox = Sandbox::with_file(BASE);
+    let output = Command::cargo_bin("pathcast")
+        .unwrap()
+        .current_dir(sandbox.path())
+        .arg("check")
+        .arg(std::ffi::OsStr::from_bytes(b"bad\xff.toml"))
+        .timeout(HANG)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

@@ -313,3 +313,66 @@ fn a_full_disk_is_reported_and_leaves_nothing() {
     );
     assert!(listing.is_empty(), "left on the full disk: {listing:?}");
 }
+
+/// The small scenario with labels and a title that try to take over the terminal: set the
+/// window title, clear the screen, change colours, reverse the text.
+fn scenario_with_escape_sequences() -> String {
+    const HOSTILE: &str = "\\u001b]0;pwned\\u0007\\u001b[2J\\u001b[31m forged \\u202e\\u0008";
+    common::SMALL_SCENARIO
+        .replace("title = \"Small\"", &format!("title = \"{HOSTILE}\""))
+        .replace("label = \"Talks open\"", &format!("label = \"{HOSTILE}\""))
+        .replace("label = \"Deal\"", &format!("label = \"{HOSTILE}\""))
+        .replace("label = \"No deal\"", &format!("label = \"{HOSTILE}\""))
+}
+
+/// Whether `bytes` would do anything to a terminal but print characters and end lines.
+fn raw_control(bytes: &[u8]) -> Option<char> {
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .find(|&c| (c.is_control() && c != '\n') || c == '\u{202e}')
+}
+
+#[test]
+fn labels_and_titles_are_escaped_in_everything_printed() {
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("s.toml"), scenario_with_escape_sequences()).unwrap();
+    let commands: [&[&str]; 5] = [
+        &["check", "s.toml"],
+        &["trace", "s.toml", "--path", "0"],
+        &["trace", "s.toml", "--path", "5"],
+        &["run", "s.toml", "--paths", "1000", "--check-exact"],
+        &["exact", "s.toml"],
+    ];
+    for args in commands {
+        let output = pathcast(dir.path()).args(args).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        for stream in [&output.stdout, &output.stderr] {
+            assert_eq!(raw_control(stream), None, "{args:?}: {output:?}");
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.contains("\\u{1b}]0;pwned"), "{args:?}: {stdout}");
+    }
+}
+
+/// An argument that is not UTF-8 (a file name may be any bytes) is recorded in the manifest
+/// exactly, as a shell word, instead of crashing the run.
+#[test]
+fn an_output_folder_name_that_is_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = TempDir::new().unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"res\xff ults");
+    let output = pathcast(dir.path())
+        .args(["run", "baseline", "--paths", "100", "--out"])
+        .arg(name)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(raw_control(&output.stdout), None);
+    let manifest = fs::read_to_string(dir.path().join(name).join("manifest.toml")).unwrap();
+    let manifest: toml::Table = manifest.parse().unwrap();
+    let command = manifest["command"].as_str().unwrap();
+    assert!(
+        command.ends_with(r"run baseline --paths 100 --out $'res\xff ults'"),
+        "{command}"
+    );
+}

@@ -3,13 +3,14 @@
 use super::{percent, table};
 use crate::model::Model;
 use crate::report::{Method, Report};
+use crate::text::printable;
 
 pub fn render(model: &Model, report: &Report) -> String {
     let method = match &report.method {
         Method::MonteCarlo { paths, seed, .. } => format!("{paths} paths, seed {seed}"),
         Method::Exact => "exact".to_string(),
     };
-    let mut text = format!("{} ({method})\n", model.title);
+    let mut text = format!("{} ({method})\n", printable(&model.title));
     let mut rows = vec![vec![
         "outcome".to_string(),
         "probability".into(),

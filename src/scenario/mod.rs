@@ -170,10 +170,11 @@ fn parse(sources: &Sources, index: usize) -> Result<Document, ScenarioError> {
             place: if key.is_empty() {
                 place
             } else {
-                format!("{place}: {key}")
+                format!("{place}: {}", crate::text::excerpt(&key))
             },
+            // One line: every message is printed escaped, so a line break would show as `\n`.
             message: format!(
-                "{}\n    {}",
+                "{} (the line reads {})",
                 e.message().trim_end(),
                 compile::echo(line.trim())
             ),

@@ -2,6 +2,7 @@
 //! it becomes a line number in an error message.
 
 use crate::error::ScenarioError;
+use crate::text::excerpt;
 use std::ops::Range;
 use std::path::PathBuf;
 
@@ -59,7 +60,7 @@ impl Sources {
         message: impl Into<String>,
     ) -> ScenarioError {
         ScenarioError {
-            place: format!("{}: {key}", self.place(index, span)),
+            place: format!("{}: {}", self.place(index, span), excerpt(key)),
             message: message.into(),
         }
     }
