@@ -1872,3 +1872,63 @@ fn a_scenario_argument_that_is_not_utf8() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// extends reaches only scenario files, and never shows the content of anything else.
+
+/// A file with a secret in it, extended under several names: refused, the secret not shown.
+#[test]
+fn extends_a_file_that_is_not_a_scenario_shows_none_of_it() {
+    for (name, extends) in [
+        ("secrets.toml", "secrets.toml"),
+        ("secrets", "secrets"),
+        ("sub/credentials", "sub/credentials"),
+        ("sub/keys.toml", "./sub/../sub/keys.toml"),
+    ] {
+        let sandbox = Sandbox::with_file(format!("extends = \"{extends}\"\n{BASE}"));
+        sandbox.write(name, "password = \"hunter2\"\naws_secret = \"AKIA\"\n");
+        let refusal = sandbox.refuse_file();
+        refusal.at(FILE, 1).key("extends");
+        assert!(
+            !refusal.stderr.contains("hunter2")
+                && !refusal.stderr.contains("password")
+                && !refusal.stderr.contains("AKIA"),
+            "{}",
+            refusal.context
+        );
+    }
+}
+
+#[test]
+fn extends_a_file_that_is_not_toml_at_all() {
+    let sandbox = Sandbox::with_file(format!("extends = \"shadow.toml\"\n{BASE}"));
+    sandbox.write("shadow.toml", "root:$6$salt$hash:19000:0:99999:7:::\n");
+    let refusal = sandbox.refuse_file();
+    refusal.at(FILE, 1).says("does not look like a scenario");
+    assert!(!refusal.stderr.contains("$6$salt"), "{}", refusal.context);
+}
+
+#[test]
+fn extends_an_absolute_path() {
+    let sandbox = Sandbox::with_file("");
+    sandbox.write("parent.toml", BASE);
+    let absolute = sandbox.path().join("parent.toml");
+    sandbox.write(
+        FILE,
+        format!("extends = \"{}\"\n", absolute.to_str().unwrap()),
+    );
+    sandbox
+        .refuse_file()
+        .at(FILE, 1)
+        .key("extends")
+        .says("absolute path");
+}
+
+#[test]
+fn extends_proc_self_environ_by_a_relative_path() {
+    let refusal = refuse_file(format!(
+        "extends = \"../../../../../../../../proc/self/environ\"\n{BASE}"
+    ));
+    refusal.at(FILE, 1).key("extends").says("not a .toml file");
+    assert!(!refusal.stderr.contains("PATH="), "{}", refusal.context);
+}
