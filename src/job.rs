@@ -42,6 +42,15 @@ pub struct Finished {
     pub threads: usize,
 }
 
+/// The files the scenario was read from, canonical: no output may replace or hold them.
+pub fn protected(loaded: &Loaded) -> Vec<PathBuf> {
+    loaded
+        .files
+        .iter()
+        .filter_map(|f| std::fs::canonicalize(f).ok())
+        .collect()
+}
+
 /// Opens the output folder for a run, refusing folders that hold the scenario's own files.
 fn open_output(
     loaded: &Loaded,
@@ -49,12 +58,13 @@ fn open_output(
     method: &str,
     settings: &RunSettings,
 ) -> Result<OutputSet, OutputError> {
-    let protected: Vec<PathBuf> = loaded
-        .files
-        .iter()
-        .filter_map(|f| std::fs::canonicalize(f).ok())
-        .collect();
-    OutputSet::new(out, &loaded.model.id, method, settings.force, &protected)
+    OutputSet::new(
+        out,
+        &loaded.model.id,
+        method,
+        settings.force,
+        &protected(loaded),
+    )
 }
 
 /// The folder a scenario's results go to when `--out` is not given.

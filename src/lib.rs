@@ -8,6 +8,7 @@ pub mod compare;
 pub mod error;
 pub mod exact;
 pub mod export;
+pub(crate) mod files;
 pub mod job;
 pub mod model;
 pub mod output;

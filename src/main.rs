@@ -62,7 +62,7 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         EXIT_DISAGREE
     } else if err.is::<ScenarioError>()
         || err.is::<SettingError>()
-        || matches!(err.downcast_ref(), Some(OutputError::BadFolder { .. }))
+        || matches!(err.downcast_ref(), Some(OutputError::BadOut { .. }))
     {
         EXIT_BAD_INPUT
     } else {
@@ -246,27 +246,7 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
             .write_all(text.as_bytes())
             .and_then(|_| stdout.flush())?);
     };
-    // A temporary file in the same folder, renamed into place: the file is whole or absent.
-    let io = |source| OutputError::Io {
-        path: path.clone(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => std::path::Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    #[cfg(unix)]
-    {
-        // As any new file (0666 less the umask), not tempfile's private 0600.
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let mut file = builder.suffix(".tmp").tempfile_in(dir).map_err(io)?;
-    file.write_all(text.as_bytes())
-        .and_then(|_| file.as_file().sync_all())
-        .map_err(io)?;
-    file.persist(&path).map_err(|e| io(e.error))?;
+    pathcast::export::write_file(&path, text.as_bytes(), &job::protected(&loaded))?;
     println!("wrote {}", printable(&path.display().to_string()));
     Ok(())
 }

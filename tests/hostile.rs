@@ -56,6 +56,9 @@ enum Entry {
     Folder,
     File(Vec<u8>),
     LargeFile(u64),
+    Link(PathBuf),
+    /// A FIFO, socket or device: never read (it could block or never end).
+    Special,
 }
 
 /// Every path below `dir` with what it holds.
@@ -70,6 +73,10 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Entry> {
             let value = if meta.is_dir() {
                 pending.push(path.clone());
                 Entry::Folder
+            } else if meta.is_symlink() {
+                Entry::Link(fs::read_link(&path).unwrap())
+            } else if !meta.is_file() {
+                Entry::Special
             } else if meta.len() > SNAPSHOT_BYTES {
                 Entry::LargeFile(meta.len())
             } else {
@@ -1931,4 +1938,98 @@ fn extends_proc_self_environ_by_a_relative_path() {
     ));
     refusal.at(FILE, 1).key("extends").says("not a .toml file");
     assert!(!refusal.stderr.contains("PATH="), "{}", refusal.context);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outputs never replace their inputs, and output folders are read with care.
+
+#[test]
+fn export_onto_the_scenario_it_reads() {
+    let sandbox = Sandbox::with_file(BASE);
+    sandbox
+        .refuse(&["export", FILE, "--prism", "--out", FILE])
+        .says("--out hostile.toml")
+        .says("the scenario is read from");
+}
+
+#[test]
+fn export_onto_a_file_the_scenario_extends() {
+    let sandbox = Sandbox::with_file("extends = \"parent.toml\"\n[scenario]\nid = \"child\"\n");
+    sandbox.write("parent.toml", BASE);
+    sandbox.write("sub/keep.txt", "");
+    for out in ["parent.toml", "./parent.toml", "sub/../parent.toml"] {
+        sandbox
+            .refuse(&["export", FILE, "--prism", "--out", out])
+            .says("the scenario is read from");
+    }
+}
+
+#[test]
+fn export_through_a_link_to_the_scenario() {
+    let sandbox = Sandbox::with_file(BASE);
+    std::os::unix::fs::symlink(FILE, sandbox.path().join("link.pm")).unwrap();
+    sandbox
+        .refuse(&["export", FILE, "--prism", "--out", "link.pm"])
+        .says("the scenario is read from");
+}
+
+#[test]
+fn export_onto_a_folder() {
+    let sandbox = Sandbox::with_file(BASE);
+    sandbox.write("folder/keep.txt", "keep");
+    sandbox
+        .refuse(&["export", FILE, "--prism", "--out", "folder"])
+        .says("--out folder")
+        .says("is a folder");
+}
+
+#[test]
+fn out_through_a_link_to_nothing() {
+    let sandbox = Sandbox::with_file(BASE);
+    std::os::unix::fs::symlink("nowhere", sandbox.path().join("results")).unwrap();
+    sandbox
+        .refuse(&["run", FILE, "--paths", "100", "--out", "results"])
+        .says("--out results")
+        .says("symbolic link");
+    sandbox
+        .refuse(&["export", FILE, "--prism", "--out", "results"])
+        .says("symbolic link");
+}
+
+/// An output folder whose manifest is a FIFO: reading it would block forever (and signals
+/// would not help), so it is not read, and the folder is not pathcast's.
+#[test]
+fn out_folder_whose_manifest_is_a_fifo() {
+    let sandbox = Sandbox::with_file(BASE);
+    fs::create_dir(sandbox.path().join("results")).unwrap();
+    let fifo = std::ffi::CString::new(
+        sandbox
+            .path()
+            .join("results/manifest.toml")
+            .to_str()
+            .unwrap(),
+    )
+    .unwrap();
+    // SAFETY: a valid path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    for method in ["run", "exact"] {
+        sandbox
+            .refuse(&[method, FILE, "--out", "results"])
+            .says("not a pathcast output folder");
+    }
+}
+
+/// A manifest that is a link to /dev/zero, or a huge file: not read whole.
+#[test]
+fn out_folder_whose_manifest_is_endless_or_huge() {
+    let sandbox = Sandbox::with_file(BASE);
+    fs::create_dir(sandbox.path().join("zero")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", sandbox.path().join("zero/manifest.toml")).unwrap();
+    let huge = format!("files = [\"manifest.toml\"]\n#{}\n", "x".repeat(3 << 20));
+    sandbox.write("huge/manifest.toml", huge);
+    for out in ["zero", "huge"] {
+        sandbox
+            .refuse(&["run", FILE, "--paths", "100", "--out", out])
+            .says("not a pathcast output folder");
+    }
 }

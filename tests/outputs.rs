@@ -376,3 +376,102 @@ fn an_output_folder_name_that_is_not_utf8() {
         "{command}"
     );
 }
+
+/// Files and folders of the user's whose names end in `.tmp` are not pathcast's: a rerun
+/// into the folder is refused (it would replace the folder), and `--force` keeps them.
+#[test]
+fn a_users_tmp_files_in_an_output_folder_are_never_deleted() {
+    let dir = TempDir::new().unwrap();
+    let run = |extra: &[&str]| {
+        let mut cmd = pathcast(dir.path());
+        cmd.args(["run", "baseline", "--paths", "100", "--out", "results"])
+            .args(extra);
+        cmd.assert()
+    };
+    run(&[]).success();
+    fs::write(dir.path().join("results/draft.tmp"), "mine").unwrap();
+    fs::create_dir(dir.path().join("results/work.tmp")).unwrap();
+    fs::write(dir.path().join("results/work.tmp/notes"), "mine").unwrap();
+    run(&[])
+        .code(2)
+        .stderr(predicate::str::contains("is not a file of a pathcast run"));
+    run(&["--force"]).success();
+    assert_eq!(
+        fs::read_to_string(dir.path().join("results/draft.tmp")).unwrap(),
+        "mine"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("results/work.tmp/notes")).unwrap(),
+        "mine"
+    );
+}
+
+/// `--out` through a symbolic link writes into what it links to, and keeps the link.
+#[test]
+fn out_through_a_link_writes_to_its_target() {
+    let dir = TempDir::new().unwrap();
+    fs::create_dir(dir.path().join("real")).unwrap();
+    std::os::unix::fs::symlink("real", dir.path().join("link")).unwrap();
+    for _ in 0..2 {
+        pathcast(dir.path())
+            .args(["run", "baseline", "--paths", "100", "--out", "link"])
+            .assert()
+            .success();
+        let link = fs::symlink_metadata(dir.path().join("link")).unwrap();
+        assert!(link.file_type().is_symlink());
+        assert!(dir.path().join("real/manifest.toml").is_file());
+    }
+    assert_eq!(
+        tree(dir.path())
+            .iter()
+            .filter(|f| f.contains(".pathcast-"))
+            .count(),
+        0
+    );
+    // The same for a file written by export.
+    fs::write(dir.path().join("model.pm"), "old").unwrap();
+    std::os::unix::fs::symlink("model.pm", dir.path().join("model-link.pm")).unwrap();
+    pathcast(dir.path())
+        .args(["export", "baseline", "--prism", "--out", "model-link.pm"])
+        .assert()
+        .success();
+    assert!(fs::read_to_string(dir.path().join("model.pm"))
+        .unwrap()
+        .contains("dtmc"));
+    assert!(fs::symlink_metadata(dir.path().join("model-link.pm"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+}
+
+/// A run killed outright (SIGKILL, or the out-of-memory killer) cannot clean up; the next run
+/// into the same place removes what it left, and nothing else.
+#[test]
+fn the_staging_folder_of_a_killed_run_is_removed_by_the_next_run() {
+    let dir = TempDir::new().unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pathcast"))
+        .current_dir(dir.path())
+        .args(["run", "baseline", "--paths", "100000000000", "--paths-csv"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while tree(dir.path()).iter().all(|f| !f.contains(".pathcast-")) {
+        assert!(started.elapsed() < Duration::from_secs(20), "never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left = tree(dir.path());
+    assert!(left.iter().any(|f| f.contains(".pathcast-")), "{left:?}");
+    // Another pathcast's staging, still held, and a name that only looks like one.
+    fs::create_dir(dir.path().join("output/.baseline.pathcast-notapid")).unwrap();
+    pathcast(dir.path())
+        .args(["run", "baseline", "--paths", "100"])
+        .assert()
+        .success();
+    let left = tree(&dir.path().join("output"));
+    let staging: Vec<_> = left.iter().filter(|f| f.contains(".pathcast-")).collect();
+    assert_eq!(staging, vec![".baseline.pathcast-notapid"], "{left:?}");
+}
