@@ -8,6 +8,7 @@
 use crate::model::{bits, Model};
 use crate::report::ExactMasses;
 use rustc_hash::FxHashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Bounds that keep the solver from running out of memory or time on a large scenario.
 #[derive(Debug, Clone)]
@@ -47,6 +48,9 @@ pub enum ExactError {
         eligible: usize,
         limit: u64,
     },
+    /// The caller's cancel flag was raised (Ctrl-C or SIGTERM).
+    #[error("the exact solver was interrupted")]
+    Cancelled,
 }
 
 fn too_many_states(step: u32, limits: &Limits) -> ExactError {
@@ -73,6 +77,16 @@ fn subsets(events: &[(usize, f64)]) -> Vec<(u64, f64)> {
 
 /// Solves the scenario exactly.
 pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> {
+    solve_cancellable(model, limits, &AtomicBool::new(false))
+}
+
+/// As [`solve`], stopping with [`ExactError::Cancelled`] soon after `cancel` is raised: a
+/// large scenario can take minutes before it reaches a limit.
+pub fn solve_cancellable(
+    model: &Model,
+    limits: &Limits,
+    cancel: &AtomicBool,
+) -> Result<ExactMasses, ExactError> {
     let width = model.horizon as usize + 1;
     let (n_events, n_outcomes) = (model.events.len(), model.outcomes.len());
     let mut masses = ExactMasses {
@@ -85,6 +99,10 @@ pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> 
     for t in 1..=model.horizon {
         let mut next: FxHashMap<u64, f64> = FxHashMap::default();
         for &(state, mass) in &running {
+            // One relaxed load per state: nothing beside the 2^n successors it lists.
+            if cancel.load(Ordering::Relaxed) {
+                return Err(ExactError::Cancelled);
+            }
             let hazards = model.step_hazards(state, t);
             // One state with n eligible events has 2^n successors: refuse before listing them.
             if hazards.events.len() >= usize::BITS as usize - 1

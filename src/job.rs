@@ -36,6 +36,8 @@ pub struct Interrupted;
 
 pub struct Finished {
     pub report: Report,
+    /// What the user should know about how the run went (e.g. fewer threads than asked).
+    pub notes: Vec<String>,
     pub out: PathBuf,
     /// The output folder held an earlier run, which this one replaced.
     pub replaced_earlier: bool,
@@ -103,7 +105,18 @@ pub fn run(
         ))
         .into());
     }
-    let threads = threads(settings.threads);
+    let mut notes = Vec::new();
+    let requested = threads(settings.threads);
+    let threads = requested.min(simulate::max_threads(model, options.keep_records));
+    if threads < requested {
+        notes.push(format!(
+            "using {threads} threads, not {requested}: each thread of this scenario needs up \
+             to {:.0} MiB, and a run keeps its threads within {} MiB (the numbers do not depend \
+             on the thread count)",
+            simulate::bytes_per_thread(model, options.keep_records) as f64 / f64::from(1 << 20),
+            simulate::THREADS_MEMORY >> 20
+        ));
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -156,10 +169,23 @@ pub fn run(
     let committed = write_outputs(loaded, &report, set, manifest)?;
     Ok(Finished {
         report,
+        notes,
         out,
         replaced_earlier: committed.replaced_earlier,
         threads,
     })
+}
+
+/// Solves the scenario exactly; a raised `cancel` stops it as an interruption.
+pub fn solve(
+    model: &crate::Model,
+    limits: &exact::Limits,
+    cancel: &AtomicBool,
+) -> anyhow::Result<crate::report::ExactMasses> {
+    match exact::solve_cancellable(model, limits, cancel) {
+        Err(exact::ExactError::Cancelled) => Err(Interrupted.into()),
+        result => Ok(result?),
+    }
 }
 
 /// Solves the scenario exactly and writes its output folder (by default beside the Monte
@@ -168,9 +194,10 @@ pub fn exact(
     loaded: &Loaded,
     settings: &RunSettings,
     limits: &exact::Limits,
+    cancel: &AtomicBool,
 ) -> anyhow::Result<Finished> {
     let model = &loaded.model;
-    let masses = exact::solve(model, limits)?;
+    let masses = solve(model, limits, cancel)?;
     let report = Report::from_exact(model, &masses);
     let out = settings
         .out
@@ -180,6 +207,7 @@ pub fn exact(
     let committed = write_outputs(loaded, &report, set, manifest(loaded, settings, EXACT))?;
     Ok(Finished {
         report,
+        notes: Vec::new(),
         out,
         replaced_earlier: committed.replaced_earlier,
         threads: 1,

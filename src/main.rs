@@ -91,10 +91,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
 
 fn load(args: &ScenarioArgs) -> anyhow::Result<scenario::Loaded> {
     let loaded = scenario::load(&args.scenario, &args.sets)?;
-    for note in &loaded.notes {
+    print_notes(&loaded.notes);
+    Ok(loaded)
+}
+
+fn print_notes(notes: &[String]) {
+    for note in notes {
         eprintln!("note: {}", message(note));
     }
-    Ok(loaded)
 }
 
 /// The command line as typed, for the manifest: each argument as a shell word, so that an
@@ -130,11 +134,21 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     let paths = settings.paths.unwrap_or(loaded.model.paths);
     let cancel = cancel_flag();
+    // Solved first: a scenario too large to solve is refused before the Monte Carlo run, not
+    // after it, and nothing is written.
+    let masses = if args.check_exact {
+        let solved = job::solve(&loaded.model, &exact::Limits::default(), &cancel)
+            .context("cannot solve the scenario exactly for --check-exact")?;
+        Some(solved)
+    } else {
+        None
+    };
     let bar = progress_bar::new(paths);
     let started = Instant::now();
     let result = job::run(&loaded, &settings, &cancel, |done| bar.set_position(done));
     bar.finish_and_clear();
     let finished = result?;
+    print_notes(&finished.notes);
     let seconds = started.elapsed().as_secs_f64();
     print!("{}", summary::render(&loaded.model, &finished.report));
     println!(
@@ -143,8 +157,8 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         finished.threads,
         wrote(&finished)
     );
-    if args.check_exact {
-        check_exact(&loaded, &finished.report, paths)?;
+    if let Some(masses) = masses {
+        check_exact(&loaded, &finished.report, &masses, paths)?;
     }
     Ok(())
 }
@@ -152,11 +166,10 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
 fn check_exact(
     loaded: &scenario::Loaded,
     report: &pathcast::report::Report,
+    masses: &pathcast::report::ExactMasses,
     paths: u64,
 ) -> anyhow::Result<()> {
-    let masses = exact::solve(&loaded.model, &exact::Limits::default())
-        .context("cannot solve the scenario exactly for --check-exact")?;
-    let exact_report = pathcast::report::Report::from_exact(&loaded.model, &masses);
+    let exact_report = pathcast::report::Report::from_exact(&loaded.model, masses);
     let (comparisons, limit) = compare::compare(report, &exact_report, paths);
     let mut rows = vec![[
         "",
@@ -206,7 +219,7 @@ fn run_exact(args: ExactArgs) -> anyhow::Result<()> {
         ..exact::Limits::default()
     };
     let started = Instant::now();
-    let finished = job::exact(&loaded, &settings, &limits)?;
+    let finished = job::exact(&loaded, &settings, &limits, &cancel_flag())?;
     print!("{}", summary::render(&loaded.model, &finished.report));
     println!(
         "\nsolved in {:.3} s; {}",

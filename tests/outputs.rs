@@ -475,3 +475,137 @@ fn the_staging_folder_of_a_killed_run_is_removed_by_the_next_run() {
     let staging: Vec<_> = left.iter().filter(|f| f.contains(".pathcast-")).collect();
     assert_eq!(staging, vec![".baseline.pathcast-notapid"], "{left:?}");
 }
+
+/// A scenario at the limits of the format: 64 events that can all happen on any of 3,650
+/// days, and 64 outcomes.
+fn largest_scenario() -> String {
+    let mut text = String::from("[scenario]\nid = \"largest\"\nstep = \"day\"\nhorizon = 3650\n");
+    for i in 0..64 {
+        text.push_str(&format!("[events.e{i}]\nlabel = \"E{i}\"\np = 0.002\n"));
+    }
+    for i in 0..63 {
+        text.push_str(&format!(
+            "[outcomes.o{i}]\nlabel = \"O{i}\"\np = 0.0001\nwhen = \"e{i}\"\n"
+        ));
+    }
+    text.push_str("[outcomes.end]\nlabel = \"End\"\n[horizon]\ndefault = \"end\"\n");
+    text
+}
+
+/// `--threads 1024` on the largest scenario: the run uses as many threads as fit the
+/// memory bound and says so. Its peak memory is measured (the largest child of this test
+/// process, whose other children are small runs); an address-space limit makes a regression
+/// fail instead of exhausting the machine.
+#[test]
+fn memory_is_bounded_whatever_the_thread_count() {
+    use std::os::unix::process::CommandExt;
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("largest.toml"), largest_scenario()).unwrap();
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("pathcast"));
+    command.current_dir(dir.path()).args([
+        "run",
+        "largest.toml",
+        "--paths",
+        "20000",
+        "--paths-csv",
+        "--threads",
+        "1024",
+    ]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 12 << 30,
+                rlim_max: 12 << 30,
+            };
+            libc::setrlimit(libc::RLIMIT_AS, &limit);
+            Ok(())
+        });
+    }
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("not 1024"), "{stderr}");
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to a rusage.
+    assert_eq!(
+        unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) },
+        0
+    );
+    let peak_mib = usage.ru_maxrss / 1024;
+    assert!(peak_mib < 1536, "peak memory {peak_mib} MiB");
+}
+
+/// Many events that stay possible: the exact solver works for a long time before it reaches
+/// its work limit. SIGTERM stops it at once, as it stops a Monte Carlo run.
+#[test]
+fn sigterm_stops_the_exact_solver() {
+    let mut text = String::from("[scenario]\nid = \"slow\"\nhorizon = 10000\n");
+    for i in 0..14 {
+        text.push_str(&format!("[events.e{i}]\nlabel = \"E{i}\"\np = 0.001\n"));
+    }
+    text.push_str("[outcomes.end]\nlabel = \"End\"\n[horizon]\ndefault = \"end\"\n");
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("slow.toml"), text).unwrap();
+    for args in [
+        &["exact", "slow.toml"][..],
+        &[
+            "run",
+            "slow.toml",
+            "--paths",
+            "100000000000",
+            "--check-exact",
+        ],
+    ] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pathcast"))
+            .current_dir(dir.path())
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(700));
+        assert!(child.try_wait().unwrap().is_none(), "{args:?} ended early");
+        let sent = Instant::now();
+        // SAFETY: kill with a valid pid and signal.
+        assert_eq!(
+            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+            0
+        );
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            sent.elapsed() < Duration::from_secs(1),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(output.status.code(), Some(130), "{args:?}: {stderr}");
+        assert!(stderr.contains("interrupted"), "{stderr}");
+        assert_eq!(tree(dir.path()), vec!["slow.toml"]);
+    }
+}
+
+/// `run --check-exact` solves first: a scenario too large to solve is refused before the
+/// Monte Carlo run (here 10^11 paths, hours of work), and nothing is written.
+#[test]
+fn check_exact_refuses_an_unsolvable_scenario_before_the_run() {
+    let mut text = String::from("[scenario]\nid = \"wide\"\nhorizon = 2\n");
+    for i in 0..28 {
+        text.push_str(&format!("[events.e{i}]\nlabel = \"E{i}\"\np = 0.5\n"));
+    }
+    text.push_str("[outcomes.end]\nlabel = \"End\"\n[horizon]\ndefault = \"end\"\n");
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("wide.toml"), text).unwrap();
+    pathcast(dir.path())
+        .args([
+            "run",
+            "wide.toml",
+            "--paths",
+            "100000000000",
+            "--check-exact",
+        ])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("exact solver"));
+    assert_eq!(tree(dir.path()), vec!["wide.toml"]);
+}

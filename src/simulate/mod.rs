@@ -19,6 +19,27 @@ use std::sync::Mutex;
 pub const CHUNK: u64 = 8192;
 /// Chunks per thread in a wave; a wave is the unit of progress reports and cancellation.
 const CHUNKS_PER_THREAD: u64 = 4;
+/// What the threads of a run may hold together, in bytes: a run uses fewer threads than
+/// asked when the scenario is so large that more would need more (the numbers do not depend
+/// on the thread count, so only the speed changes).
+pub const THREADS_MEMORY: usize = 1 << 30;
+
+/// The most memory one worker thread holds for `model`, in bytes: its kernel's table cache,
+/// its tally, and, with `keep_records`, its share of a wave's path records (held twice while
+/// they are put in order).
+pub fn bytes_per_thread(model: &Model, keep_records: bool) -> usize {
+    let records = if keep_records {
+        2 * (CHUNK * CHUNKS_PER_THREAD) as usize * PathRecord::bytes(model)
+    } else {
+        0
+    };
+    Kernel::max_bytes(model) + Tally::bytes(model) + records
+}
+
+/// The most threads a run of `model` may use within [`THREADS_MEMORY`].
+pub fn max_threads(model: &Model, keep_records: bool) -> usize {
+    (THREADS_MEMORY / bytes_per_thread(model, keep_records)).max(1)
+}
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -53,12 +74,14 @@ pub fn run<E>(
     mut on_wave: impl FnMut(Wave<'_>) -> Result<(), E>,
 ) -> Result<Tally, RunError<E>> {
     let threads = pool.current_num_threads() as u64;
-    let kernels: Vec<Mutex<Kernel<'_>>> = (0..threads)
-        .map(|_| Mutex::new(Kernel::new(model, options.seed)))
+    // One kernel and one tally per thread, for the whole run: a chunk adds its paths to the
+    // tally of the thread that ran it. Counts are integers, so which thread counted a path
+    // cannot change a total, and memory does not grow with the number of chunks in a wave.
+    let workers: Vec<Mutex<(Kernel<'_>, Tally)>> = (0..threads)
+        .map(|_| Mutex::new((Kernel::new(model, options.seed), Tally::new(model))))
         .collect();
     let end = options.first_path + options.paths;
     let wave_paths = CHUNK * CHUNKS_PER_THREAD * threads;
-    let mut total = Tally::new(model);
     let mut wave_start = options.first_path;
     while wave_start < end {
         if cancel.load(Ordering::Relaxed) {
@@ -69,24 +92,21 @@ pub fn run<E>(
             .step_by(CHUNK as usize)
             .map(|a| (a, wave_end.min(a + CHUNK)))
             .collect();
-        let results: Vec<(Tally, Vec<PathRecord>)> = pool.install(|| {
+        let results: Vec<Vec<PathRecord>> = pool.install(|| {
             chunks
                 .par_iter()
                 .map(|&(a, b)| {
-                    let slot = rayon::current_thread_index().unwrap_or(0) % kernels.len();
-                    let mut kernel = kernels[slot].lock().unwrap_or_else(|e| e.into_inner());
-                    simulate_chunk(&mut kernel, model, a, b, options.keep_records, cancel)
+                    let slot = rayon::current_thread_index().unwrap_or(0) % workers.len();
+                    let mut worker = workers[slot].lock().unwrap_or_else(|e| e.into_inner());
+                    let (kernel, tally) = &mut *worker;
+                    simulate_chunk(kernel, tally, model, a, b, options.keep_records, cancel)
                 })
                 .collect()
         });
         if cancel.load(Ordering::Relaxed) {
             return Err(RunError::Cancelled);
         }
-        let mut records = Vec::new();
-        for (tally, chunk_records) in results {
-            total.merge(&tally);
-            records.extend(chunk_records);
-        }
+        let records: Vec<PathRecord> = results.into_iter().flatten().collect();
         on_wave(Wave {
             paths_done: wave_end - options.first_path,
             records: &records,
@@ -94,18 +114,23 @@ pub fn run<E>(
         .map_err(RunError::Caller)?;
         wave_start = wave_end;
     }
+    let mut total = Tally::new(model);
+    for worker in workers {
+        total.merge(&worker.into_inner().unwrap_or_else(|e| e.into_inner()).1);
+    }
     Ok(total)
 }
 
+/// Simulates paths `[first, end)` into `tally`, returning their records if `keep_records`.
 fn simulate_chunk(
     kernel: &mut Kernel<'_>,
+    tally: &mut Tally,
     model: &Model,
     first: u64,
     end: u64,
     keep_records: bool,
     cancel: &AtomicBool,
-) -> (Tally, Vec<PathRecord>) {
-    let mut tally = Tally::new(model);
+) -> Vec<PathRecord> {
     let mut records = Vec::new();
     let mut record = PathRecord::new(model);
     for path in first..end {
@@ -119,19 +144,21 @@ fn simulate_chunk(
             records.push(record.clone());
         }
     }
-    (tally, records)
+    records
 }
 
 /// Simulates paths `[first, end)` on the current thread: for tests and small runs.
 pub fn tally_serial(model: &Model, seed: u64, first: u64, end: u64) -> Tally {
     let mut kernel = Kernel::new(model, seed);
+    let mut tally = Tally::new(model);
     simulate_chunk(
         &mut kernel,
+        &mut tally,
         model,
         first,
         end,
         false,
         &AtomicBool::new(false),
-    )
-    .0
+    );
+    tally
 }
