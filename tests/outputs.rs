@@ -609,3 +609,50 @@ fn check_exact_refuses_an_unsolvable_scenario_before_the_run() {
         .stderr(predicate::str::contains("exact solver"));
     assert_eq!(tree(dir.path()), vec!["wide.toml"]);
 }
+
+/// Labels that a spreadsheet would run as formulas are written as text (a leading `'`), in
+/// every CSV file of `run` and `exact`.
+#[test]
+fn csv_cells_never_start_a_formula() {
+    let text = common::SMALL_SCENARIO
+        .replace(
+            "label = \"Talks open\"",
+            "label = \"=HYPERLINK(\\\"http://x\\\",\\\"y\\\")\"",
+        )
+        .replace("label = \"Sanctions\"", "label = \"+cmd|' /C calc'!A0\"")
+        .replace("label = \"Deal\"", "label = \"-1+2\"")
+        .replace("label = \"No deal\"", "label = \"@SUM(A1)\"");
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("s.toml"), text).unwrap();
+    for args in [
+        &["run", "s.toml", "--paths", "1000", "--paths-csv"][..],
+        &["exact", "s.toml"],
+    ] {
+        pathcast(dir.path()).args(args).assert().success();
+    }
+    let mut labels = 0;
+    for folder in ["output/small", "output/small-exact"] {
+        for entry in fs::read_dir(dir.path().join(folder)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "csv") {
+                continue;
+            }
+            let mut reader = ::csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_path(&path)
+                .unwrap();
+            for record in reader.records() {
+                for cell in record.unwrap().iter() {
+                    let formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+                    assert!(
+                        !formula || cell.parse::<f64>().is_ok(),
+                        "{}: {cell:?}",
+                        path.display()
+                    );
+                    labels += usize::from(cell == "'=HYPERLINK(\"http://x\",\"y\")");
+                }
+            }
+        }
+    }
+    assert!(labels > 0, "the label is not written as text");
+}

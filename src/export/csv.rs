@@ -34,10 +34,34 @@ fn estimate_cells(e: &Estimate) -> [String; 4] {
     ]
 }
 
+/// A cell that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab
+/// or a carriage return) gets a leading `'`, as OWASP advises against CSV injection: a label
+/// such as `=HYPERLINK(...)` then opens as text. Numbers are left alone (pathcast writes no
+/// negative ones, and a number is no formula).
+fn neutralised(cell: &str) -> std::borrow::Cow<'_, str> {
+    let formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula && cell.parse::<f64>().is_err() {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+/// Writes one row: every table goes through here, so every cell is [`neutralised`].
+fn write_row<W: Write, S: AsRef<str>>(
+    writer: &mut csv::Writer<W>,
+    row: impl IntoIterator<Item = S>,
+) -> Result<(), csv::Error> {
+    writer.write_record(
+        row.into_iter()
+            .map(|cell| neutralised(cell.as_ref()).into_owned()),
+    )
+}
+
 fn to_bytes(rows: Vec<Vec<String>>) -> Result<Vec<u8>, csv::Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     for row in rows {
-        writer.write_record(row)?;
+        write_row(&mut writer, row)?;
     }
     writer.into_inner().map_err(|e| e.into_error().into())
 }
@@ -169,7 +193,7 @@ impl<W: Write> PathsWriter<W> {
             header.push("date");
         }
         header.extend(model.events.iter().map(|e| e.id.as_str()));
-        writer.write_record(header)?;
+        write_row(&mut writer, header)?;
         Ok(PathsWriter { writer, dated })
     }
 
@@ -189,10 +213,33 @@ impl<W: Write> PathsWriter<W> {
                 t.to_string()
             }
         }));
-        self.writer.write_record(row)
+        write_row(&mut self.writer, row)
     }
 
     pub fn finish(self) -> Result<W, csv::Error> {
         self.writer.into_inner().map_err(|e| e.into_error().into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_and_numbers_kept() {
+        for (cell, written) in [
+            ("=1+1", "'=1+1"),
+            ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("Deal = peace", "Deal = peace"),
+            ("0.25", "0.25"),
+            ("-0", "-0"),
+            ("", ""),
+        ] {
+            assert_eq!(neutralised(cell), written);
+        }
     }
 }
