@@ -3,7 +3,8 @@
 //! The scenario semantics define a Markov chain whose state before step t is the set S of
 //! events that happened. The solver carries the probability of every reachable S that is still
 //! running (no outcome yet) from step to step, and books the mass that ends at each outcome,
-//! the mass with which each event happens at each step, and the joint mass of (outcome, event).
+//! the mass with which each event happens at each step, and the joint mass of (outcome, event)
+//! for the event having happened and, separately, for it not having happened.
 
 use crate::model::{bits, Model};
 use crate::report::ExactMasses;
@@ -93,6 +94,12 @@ pub fn solve_cancellable(
         outcome_steps: vec![vec![0.0; width]; n_outcomes],
         event_steps: vec![vec![0.0; width]; n_events],
         joint: vec![vec![0.0; n_events]; n_outcomes],
+        joint_not: vec![vec![0.0; n_events]; n_outcomes],
+    };
+    // The set of every event (n_events is at most 64).
+    let all_events = match n_events {
+        0 => 0,
+        n => u64::MAX >> (64 - n),
     };
     let mut running: Vec<(u64, f64)> = vec![(0, 1.0)];
     let mut transitions = 0u64;
@@ -132,6 +139,9 @@ pub fn solve_cancellable(
                     for e in bits(after) {
                         masses.joint[o][e] += ended;
                     }
+                    for e in bits(all_events & !after) {
+                        masses.joint_not[o][e] += ended;
+                    }
                 }
                 *next.entry(after).or_insert(0.0) += mass * survive;
             }
@@ -148,6 +158,9 @@ pub fn solve_cancellable(
         masses.outcome_steps[o][model.horizon as usize] += mass;
         for e in bits(state) {
             masses.joint[o][e] += mass;
+        }
+        for e in bits(all_events & !state) {
+            masses.joint_not[o][e] += mass;
         }
     }
     Ok(masses)

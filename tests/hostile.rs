@@ -2033,3 +2033,28 @@ fn out_folder_whose_manifest_is_endless_or_huge() {
             .says("not a pathcast output folder");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Edges of the numbers.
+
+#[test]
+fn trace_path_of_two_to_the_63() {
+    let sandbox = Sandbox::with_file(BASE);
+    for path in ["9223372036854775808", "18446744073709551615", "-1"] {
+        sandbox
+            .refuse(&["trace", FILE, "--path", path])
+            .says("--path");
+    }
+}
+
+#[test]
+fn dates_past_the_year_9999() {
+    refuse_file(base_with("start = 2025-01-06", "start = 9999-12-01"))
+        .at_line_of("start = ")
+        .key("scenario.start")
+        .says("after 9999-12-31");
+    let monthly = base_with("horizon = 10", "horizon = 10000\nstep = \"month\"");
+    refuse_file(monthly.replace("start = 2025-01-06", "start = 9500-01-01"))
+        .at_line_of("start = ")
+        .key("scenario.start");
+}

@@ -656,3 +656,50 @@ fn csv_cells_never_start_a_formula() {
     }
     assert!(labels > 0, "the label is not written as text");
 }
+
+/// `conditional.csv` of `exact` given an event status of tiny or zero probability: `almost`
+/// misses its one step (step 1, where no outcome can happen) with probability 10^-13, and
+/// `certain` happens at step 2 on every path. Neither affects the outcomes, so given "almost
+/// did not happen" the outcomes have the same probabilities as given that it happened (no
+/// cancellation), and given "certain did not happen" the cells are empty.
+#[test]
+fn conditional_rows_of_tiny_and_impossible_conditions() {
+    let text = common::SMALL_SCENARIO.replace(
+        "[outcomes.deal]",
+        "[events.almost]\nlabel = \"Almost sure\"\np = 0.9999999999999\nwindow = [1, 1]\n\n\
+         [events.certain]\nlabel = \"Certain\"\np = 1.0\nwindow = [2, 2]\n\n[outcomes.deal]",
+    );
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("s.toml"), text).unwrap();
+    pathcast(dir.path())
+        .args(["exact", "s.toml"])
+        .assert()
+        .success();
+    let mut reader =
+        ::csv::Reader::from_path(dir.path().join("output/small-exact/conditional.csv")).unwrap();
+    // (event, happened, outcome) -> (probability_given, probability)
+    let mut rows = std::collections::HashMap::new();
+    for record in reader.records() {
+        let r = record.unwrap();
+        let key = (r[0].to_string(), r[2].to_string(), r[5].to_string());
+        rows.insert(key, (r[4].to_string(), r[8].to_string()));
+    }
+    let get = |event: &str, happened: &str, outcome: &str| {
+        rows[&(event.to_string(), happened.to_string(), outcome.to_string())].clone()
+    };
+    for outcome in ["deal", "none"] {
+        let number = |cell: String| cell.parse::<f64>().unwrap();
+        let with = number(get("almost", "yes", outcome).1);
+        let (given, without) = get("almost", "no", outcome);
+        let (given, without) = (number(given), number(without));
+        assert!(
+            (with - without).abs() < 1e-9 * with,
+            "{outcome}: {with} {without}"
+        );
+        assert!(
+            (given - 1e-13).abs() < 1e-15,
+            "P(almost did not happen) = {given}"
+        );
+        assert_eq!(get("certain", "no", outcome), ("0".into(), String::new()));
+    }
+}

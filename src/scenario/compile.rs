@@ -428,6 +428,22 @@ pub fn compile(document: &Document, sources: &Sources) -> Result<Model, Scenario
         segment_of: Vec::new(),
     };
     model.index_segments();
+    // ISO 8601 dates have four-digit years: a date past 9999 would be written `+10000-01-01`,
+    // which no spreadsheet reads as a date.
+    if let Some(loc) = &meta.start {
+        let last = model.date_of(horizon);
+        if last.is_none_or(|d| d > NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX))
+        {
+            return Err(c.error(
+                loc,
+                "scenario.start",
+                format!(
+                    "step {horizon} would begin after 9999-12-31, where four-digit dates end; \
+                     choose an earlier start or a shorter horizon"
+                ),
+            ));
+        }
+    }
     Ok(model)
 }
 
