@@ -2058,3 +2058,16 @@ fn dates_past_the_year_9999() {
         .at_line_of("start = ")
         .key("scenario.start");
 }
+
+/// `--force` into a folder where a folder has the name of one of pathcast's files: refused
+/// before any file is moved in (found by the output_folders fuzz property).
+#[test]
+fn force_into_a_folder_with_a_folder_named_like_a_result() {
+    let sandbox = Sandbox::with_file(BASE);
+    sandbox.write("results/manifest.toml/inside", "mine");
+    sandbox.write("results/notes.txt", "mine");
+    sandbox
+        .refuse(&["run", FILE, "--paths", "100", "--out", "results", "--force"])
+        .says("--out results")
+        .says("holds a folder named 'manifest.toml'");
+}

@@ -277,6 +277,17 @@ impl OutputSet {
     }
 
     fn move_files_in(&self) -> Result<(), OutputError> {
+        // A rename onto a folder fails: find that before moving anything, so that the folder
+        // gets all of the files or none of them.
+        for name in &self.files {
+            let in_the_way = std::fs::symlink_metadata(self.target.join(name));
+            if in_the_way.is_ok_and(|m| m.is_dir()) {
+                return Err(bad_out(
+                    &self.dir,
+                    format!("holds a folder named '{name}', where pathcast writes a file"),
+                ));
+            }
+        }
         for name in &self.files {
             std::fs::rename(self.staging.path().join(name), self.target.join(name))
                 .map_err(|e| io_error(&self.dir.join(name), e))?;
