@@ -1700,12 +1700,7 @@ fn closed_stdout_is_not_a_panic() {
 #[cfg(target_os = "linux")]
 #[test]
 fn exact_gives_up_on_too_many_events_without_exhausting_memory() {
-    let mut text = String::from("[scenario]\nid = \"wide\"\nhorizon = 2\n");
-    for i in 0..28 {
-        text.push_str(&format!("[events.e{i}]\nlabel = \"Event {i}\"\np = 0.5\n"));
-    }
-    text.push_str("[outcomes.end]\nlabel = \"End\"\n[horizon]\ndefault = \"end\"\n");
-    let sandbox = Sandbox::with_file(&text);
+    let sandbox = Sandbox::with_file(common::independent_events("wide", 2, 28, 0.5));
     let output = std::process::Command::new("sh")
         .arg("-c")
         .arg("ulimit -v 2097152 && exec \"$0\" exact hostile.toml")

@@ -168,26 +168,32 @@ fn an_unwritable_output_folder_is_bad_input() {
         );
 }
 
-/// Starts a long run, sends `signal` once it is under way, and checks that it stops within a
-/// second, exits with 130 and leaves nothing behind.
-fn interrupt_with(signal: libc::c_int) {
-    let dir = TempDir::new().unwrap();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pathcast"))
-        .current_dir(dir.path())
+/// Starts a run of hours in `dir` and returns once it is writing its staging folder, so that a
+/// signal sent then lands mid-run.
+fn start_long_run(dir: &Path) -> std::process::Child {
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pathcast"))
+        .current_dir(dir)
         .args(["run", "baseline", "--paths", "100000000000", "--paths-csv"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the run is writing its staging folder, so the signal lands mid-run.
     let started = Instant::now();
-    while tree(dir.path()).iter().all(|f| !f.contains(".pathcast-")) {
+    while tree(dir).iter().all(|f| !f.contains(".pathcast-")) {
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "the run never started"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    child
+}
+
+/// Starts a long run, sends `signal` once it is under way, and checks that it stops within a
+/// second, exits with 130 and leaves nothing behind.
+fn interrupt_with(signal: libc::c_int) {
+    let dir = TempDir::new().unwrap();
+    let mut child = start_long_run(dir.path());
     std::thread::sleep(Duration::from_millis(300));
     let sent = Instant::now();
     // SAFETY: kill with a valid pid and signal.
@@ -229,11 +235,28 @@ fn sigterm_stops_the_run_and_leaves_nothing() {
     interrupt_with(libc::SIGTERM);
 }
 
+/// Runs `command` under a limit of `bytes` on `resource` (and with SIGXFSZ ignored, so that a
+/// write past a file-size limit fails with an error instead of killing the process).
+fn limit(command: &mut std::process::Command, resource: libc::__rlimit_resource_t, bytes: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            libc::setrlimit(resource, &limit);
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+}
+
 /// A file-size limit makes every write past it fail with "File too large", as a full disk
 /// would, without needing a small filesystem.
 #[test]
 fn a_write_error_is_reported_with_the_path_and_leaves_nothing() {
-    use std::os::unix::process::CommandExt;
     let dir = TempDir::new().unwrap();
     pathcast(dir.path())
         .args(["run", "baseline", "--paths", "100"])
@@ -244,18 +267,7 @@ fn a_write_error_is_reported_with_the_path_and_leaves_nothing() {
     command
         .current_dir(dir.path())
         .args(["run", "baseline", "--paths", "200000", "--paths-csv"]);
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            let limit = libc::rlimit {
-                rlim_cur: 1 << 20,
-                rlim_max: 1 << 20,
-            };
-            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
-            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-            Ok(())
-        });
-    }
+    limit(&mut command, libc::RLIMIT_FSIZE, 1 << 20);
     let output = command.output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
@@ -449,18 +461,7 @@ fn out_through_a_link_writes_to_its_target() {
 #[test]
 fn the_staging_folder_of_a_killed_run_is_removed_by_the_next_run() {
     let dir = TempDir::new().unwrap();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pathcast"))
-        .current_dir(dir.path())
-        .args(["run", "baseline", "--paths", "100000000000", "--paths-csv"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while tree(dir.path()).iter().all(|f| !f.contains(".pathcast-")) {
-        assert!(started.elapsed() < Duration::from_secs(20), "never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut child = start_long_run(dir.path());
     child.kill().unwrap();
     child.wait().unwrap();
     let left = tree(dir.path());
@@ -498,7 +499,6 @@ fn largest_scenario() -> String {
 /// fail instead of exhausting the machine.
 #[test]
 fn memory_is_bounded_whatever_the_thread_count() {
-    use std::os::unix::process::CommandExt;
     let dir = TempDir::new().unwrap();
     fs::write(dir.path().join("largest.toml"), largest_scenario()).unwrap();
     let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("pathcast"));
@@ -511,17 +511,7 @@ fn memory_is_bounded_whatever_the_thread_count() {
         "--threads",
         "1024",
     ]);
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            let limit = libc::rlimit {
-                rlim_cur: 12 << 30,
-                rlim_max: 12 << 30,
-            };
-            libc::setrlimit(libc::RLIMIT_AS, &limit);
-            Ok(())
-        });
-    }
+    limit(&mut command, libc::RLIMIT_AS, 12 << 30);
     let output = command.output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
@@ -540,12 +530,8 @@ fn memory_is_bounded_whatever_the_thread_count() {
 /// its work limit. SIGTERM stops it at once, as it stops a Monte Carlo run.
 #[test]
 fn sigterm_stops_the_exact_solver() {
-    let mut text = String::from("[scenario]\nid = \"slow\"\nhorizon = 10000\n");
-    for i in 0..14 {
-        text.push_str(&format!("[events.e{i}]\nlabel = \"E{i}\"\np = 0.001\n"));
-    }
-    text.push_str("[outcomes.end]\nlabel = \"End\"\n[horizon]\ndefault = \"end\"\n");
     let dir = TempDir::new().unwrap();
+    let text = common::independent_events("slow", 10000, 14, 0.001);
     fs::write(dir.path().join("slow.toml"), text).unwrap();
     for args in [
         &["exact", "slow.toml"][..],
@@ -588,12 +574,8 @@ fn sigterm_stops_the_exact_solver() {
 /// Monte Carlo run (here 10^11 paths, hours of work), and nothing is written.
 #[test]
 fn check_exact_refuses_an_unsolvable_scenario_before_the_run() {
-    let mut text = String::from("[scenario]\nid = \"wide\"\nhorizon = 2\n");
-    for i in 0..28 {
-        text.push_str(&format!("[events.e{i}]\nlabel = \"E{i}\"\np = 0.5\n"));
-    }
-    text.push_str("[outcomes.end]\nlabel = \"End\"\n[horizon]\ndefault = \"end\"\n");
     let dir = TempDir::new().unwrap();
+    let text = common::independent_events("wide", 2, 28, 0.5);
     fs::write(dir.path().join("wide.toml"), text).unwrap();
     pathcast(dir.path())
         .args([
