@@ -197,7 +197,7 @@ pub struct TraceArgs {
     #[command(flatten)]
     pub scenario: ScenarioArgs,
     /// The path to tell (its index in any run with the same seed)
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
     pub path: u64,
     /// Random seed [default: the scenario's `seed`]
     #[arg(long, allow_negative_numbers = true)]

@@ -21,8 +21,9 @@ pub enum OutputError {
     },
     #[error("cannot write {path}")]
     Csv { path: PathBuf, source: csv::Error },
+    /// An `--out` that cannot be used: bad input.
     #[error("--out {path}: {message}")]
-    BadFolder { path: PathBuf, message: String },
+    BadOut { path: PathBuf, message: String },
 }
 
 /// A run setting (a flag or its default from the scenario) that cannot be used.

@@ -3,11 +3,13 @@
 //! The scenario semantics define a Markov chain whose state before step t is the set S of
 //! events that happened. The solver carries the probability of every reachable S that is still
 //! running (no outcome yet) from step to step, and books the mass that ends at each outcome,
-//! the mass with which each event happens at each step, and the joint mass of (outcome, event).
+//! the mass with which each event happens at each step, and the joint mass of (outcome, event)
+//! for the event having happened and, separately, for it not having happened.
 
 use crate::model::{bits, Model, StepHazards};
 use crate::report::ExactMasses;
 use rustc_hash::FxHashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Bounds that keep the solver from running out of memory or time on a large scenario.
 #[derive(Debug, Clone)]
@@ -47,6 +49,9 @@ pub enum ExactError {
         eligible: usize,
         limit: u64,
     },
+    /// The caller's cancel flag was raised (Ctrl-C or SIGTERM).
+    #[error("the exact solver was interrupted")]
+    Cancelled,
 }
 
 fn too_many_states(step: u32, limits: &Limits) -> ExactError {
@@ -144,12 +149,23 @@ impl Next {
 
 /// Solves the scenario exactly.
 pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> {
+    solve_cancellable(model, limits, &AtomicBool::new(false))
+}
+
+/// As [`solve`], stopping with [`ExactError::Cancelled`] soon after `cancel` is raised: a
+/// large scenario can take minutes before it reaches a limit.
+pub fn solve_cancellable(
+    model: &Model,
+    limits: &Limits,
+    cancel: &AtomicBool,
+) -> Result<ExactMasses, ExactError> {
     let width = model.horizon() as usize + 1;
     let (n_events, n_outcomes) = (model.events().len(), model.outcomes().len());
     let mut masses = ExactMasses {
         outcome_steps: vec![vec![0.0; width]; n_outcomes],
         event_steps: vec![vec![0.0; width]; n_events],
         joint: vec![vec![0.0; n_events]; n_outcomes],
+        joint_not: vec![vec![0.0; n_events]; n_outcomes],
     };
     let mut running: Vec<(u64, f64)> = vec![(0, 1.0)];
     let mut next = Next::new(n_events);
@@ -160,6 +176,10 @@ pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> 
     let mut transitions = 0u64;
     for t in 1..=model.horizon() {
         for &(state, mass) in &running {
+            // One relaxed load per state: nothing beside the 2^n successors it lists.
+            if cancel.load(Ordering::Relaxed) {
+                return Err(ExactError::Cancelled);
+            }
             model.step_hazards_into(state, t, &mut hazards);
             // One state with n eligible events has 2^n successors: refuse before listing them.
             if hazards.events.len() >= usize::BITS as usize - 1
@@ -189,8 +209,15 @@ pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> 
             for &(o, h) in &hazards.outcomes {
                 let ended = mass * (1.0 - survive) * h / total_hazard;
                 masses.outcome_steps[o][t as usize] += ended;
-                for (joint, &p) in masses.joint[o].iter_mut().zip(&after) {
+                // Summed apart rather than found as `outcome - joint`, which cancels for an
+                // almost certain event and is not exactly 0 for a certain one.
+                for ((joint, joint_not), &p) in masses.joint[o]
+                    .iter_mut()
+                    .zip(masses.joint_not[o].iter_mut())
+                    .zip(&after)
+                {
                     *joint += ended * p;
+                    *joint_not += ended * (1.0 - p);
                 }
             }
             after.fill(0.0);
@@ -207,11 +234,19 @@ pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> 
         }
         next.drain_into(&mut running);
     }
+    // The set of every event (n_events is at most 64).
+    let all_events = match n_events {
+        0 => 0,
+        n => u64::MAX >> (64 - n),
+    };
     for &(state, mass) in &running {
         let o = model.horizon_outcome(state);
         masses.outcome_steps[o][model.horizon() as usize] += mass;
         for e in bits(state) {
             masses.joint[o][e] += mass;
+        }
+        for e in bits(all_events & !state) {
+            masses.joint_not[o][e] += mass;
         }
     }
     Ok(masses)

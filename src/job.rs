@@ -62,11 +62,22 @@ pub struct Written {
 
 pub struct Finished {
     pub report: Report,
+    /// What the user should know about how the run went (e.g. fewer threads than asked).
+    pub notes: Vec<String>,
     pub written: Written,
     pub threads: usize,
     /// Paths simulated (Monte Carlo).
     pub paths: u64,
     pub precision: Option<PrecisionStop>,
+}
+
+/// The files the scenario was read from, canonical: no output may replace or hold them.
+pub fn protected(loaded: &Loaded) -> Vec<PathBuf> {
+    loaded
+        .files
+        .iter()
+        .filter_map(|f| std::fs::canonicalize(f).ok())
+        .collect()
 }
 
 /// Opens the output folder for a run, refusing folders that hold the scenario's own files.
@@ -76,12 +87,13 @@ fn open_output(
     method: &str,
     settings: &RunSettings,
 ) -> Result<OutputSet, OutputError> {
-    let protected: Vec<PathBuf> = loaded
-        .files
-        .iter()
-        .filter_map(|f| std::fs::canonicalize(f).ok())
-        .collect();
-    OutputSet::new(out, loaded.model.id(), method, settings.force, &protected)
+    OutputSet::new(
+        out,
+        loaded.model.id(),
+        method,
+        settings.force,
+        &protected(loaded),
+    )
 }
 
 /// The folder a scenario's results go to when `--out` is not given: `output/<id><suffix>`, and
@@ -159,7 +171,18 @@ pub fn run(
             .into());
         }
     }
-    let threads = threads(settings.threads);
+    let mut notes = Vec::new();
+    let requested = threads(settings.threads);
+    let threads = requested.min(simulate::max_threads(model, options.keep_records));
+    if threads < requested {
+        notes.push(format!(
+            "using {threads} threads, not {requested}: each thread of this scenario needs up \
+             to {:.0} MiB, and a run keeps its threads within {} MiB (the numbers do not depend \
+             on the thread count)",
+            simulate::bytes_per_thread(model, options.keep_records) as f64 / f64::from(1 << 20),
+            simulate::THREADS_MEMORY >> 20
+        ));
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -243,6 +266,7 @@ pub fn run(
     let committed = write_outputs(loaded, &report, set, manifest)?;
     Ok(Finished {
         report,
+        notes,
         written: Written {
             out,
             replaced_earlier: committed.replaced_earlier,
@@ -264,15 +288,28 @@ fn widest_half_width(tally: &Tally) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// Solves the scenario exactly; a raised `cancel` stops it as an interruption.
+pub fn solve(
+    model: &crate::Model,
+    limits: &exact::Limits,
+    cancel: &AtomicBool,
+) -> anyhow::Result<crate::report::ExactMasses> {
+    match exact::solve_cancellable(model, limits, cancel) {
+        Err(exact::ExactError::Cancelled) => Err(Interrupted.into()),
+        result => Ok(result?),
+    }
+}
+
 /// Solves the scenario exactly and writes its output folder (by default beside the Monte
 /// Carlo one, as `<id>-exact`).
 pub fn exact(
     loaded: &Loaded,
     settings: &RunSettings,
     limits: &exact::Limits,
+    cancel: &AtomicBool,
 ) -> anyhow::Result<Finished> {
     let model = &loaded.model;
-    let masses = exact::solve(model, limits)?;
+    let masses = solve(model, limits, cancel)?;
     let report = Report::from_exact(model, &masses);
     let out = settings
         .out
@@ -282,6 +319,7 @@ pub fn exact(
     let committed = write_outputs(loaded, &report, set, manifest(loaded, settings, EXACT))?;
     Ok(Finished {
         report,
+        notes: Vec::new(),
         written: Written {
             out,
             replaced_earlier: committed.replaced_earlier,

@@ -9,6 +9,7 @@ pub mod check_exact;
 pub mod error;
 pub mod exact;
 pub mod export;
+pub(crate) mod files;
 pub mod job;
 pub mod model;
 pub mod output;
@@ -17,6 +18,7 @@ pub mod report;
 pub mod scenario;
 pub mod simulate;
 pub mod stats;
+pub mod text;
 
 pub use error::{OutputError, ScenarioError};
 pub use model::Model;

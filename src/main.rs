@@ -11,6 +11,7 @@ use pathcast::error::SettingError;
 use pathcast::export::{analysis as analysis_tables, html};
 use pathcast::job::{self, Interrupted, RunSettings};
 use pathcast::output::{describe, progress_bar, summary, table, trace};
+use pathcast::text::{message, printable};
 use pathcast::{check_exact, exact, scenario, OutputError, ScenarioError};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,12 +37,24 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version: pathcast's own text, on stdout.
+        Err(err) if !err.use_stderr() => err.exit(),
+        Err(err) => {
+            // Clap quotes the offending argument as typed: escaped, like every message.
+            for line in err.render().to_string().trim_end().lines() {
+                eprintln!("{}", message(line));
+            }
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
-            eprintln!("error: {}", chain.join(": "));
+            // Messages quote files and arguments: escaped and capped, like all they print.
+            eprintln!("error: {}", message(&chain.join(": ")));
             ExitCode::from(exit_code(&err))
         }
     }
@@ -54,7 +67,7 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         EXIT_DISAGREE
     } else if err.is::<ScenarioError>()
         || err.is::<SettingError>()
-        || matches!(err.downcast_ref(), Some(OutputError::BadFolder { .. }))
+        || matches!(err.downcast_ref(), Some(OutputError::BadOut { .. }))
     {
         EXIT_BAD_INPUT
     } else {
@@ -91,14 +104,24 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
 
 fn load(args: &ScenarioArgs) -> anyhow::Result<scenario::Loaded> {
     let loaded = scenario::load(&args.scenario, &args.sets)?;
-    for note in &loaded.notes {
-        eprintln!("note: {note}");
-    }
+    print_notes(&loaded.notes);
     Ok(loaded)
 }
 
+fn print_notes(notes: &[String]) {
+    for note in notes {
+        eprintln!("note: {}", message(note));
+    }
+}
+
+/// The command line as typed, for the manifest: each argument as a shell word, so that an
+/// argument with spaces, control characters or bytes that are not UTF-8 (a file name may
+/// hold any) is recorded exactly and can be pasted back into a shell.
 fn command_line() -> String {
-    std::env::args().collect::<Vec<_>>().join(" ")
+    std::env::args_os()
+        .map(|arg| pathcast::text::shell_word(&arg))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Raised by Ctrl-C or SIGTERM; the run stops at the next wave and writes nothing.
@@ -138,12 +161,22 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         None => settings.paths.unwrap_or(loaded.model.paths()),
     };
     let cancel = cancel_flag();
+    // Solved first: a scenario too large to solve is refused before the Monte Carlo run, not
+    // after it, and nothing is written.
+    let masses = if args.check_exact {
+        let solved = job::solve(&loaded.model, &exact::Limits::default(), &cancel)
+            .context("cannot solve the scenario exactly for --check-exact")?;
+        Some(solved)
+    } else {
+        None
+    };
     let bar = progress_bar::new(planned);
     let started = Instant::now();
     let result = job::run(&loaded, &settings, &cancel, |done| bar.set_position(done));
     bar.finish_and_clear();
     let finished = result?;
     let paths = finished.paths;
+    print_notes(&finished.notes);
     let seconds = started.elapsed().as_secs_f64();
     print!("{}", summary::render(&loaded, &finished.report));
     if let Some(stop) = finished.precision {
@@ -167,8 +200,8 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         finished.threads,
         wrote(&finished.written)
     );
-    if args.check_exact {
-        check_exact(&loaded, &finished.report, paths)?;
+    if let Some(masses) = masses {
+        check_exact(&loaded, &finished.report, &masses, paths)?;
     }
     Ok(())
 }
@@ -176,11 +209,10 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
 fn check_exact(
     loaded: &scenario::Loaded,
     report: &pathcast::report::Report,
+    masses: &pathcast::report::ExactMasses,
     paths: u64,
 ) -> anyhow::Result<()> {
-    let masses = exact::solve(&loaded.model, &exact::Limits::default())
-        .context("cannot solve the scenario exactly for --check-exact")?;
-    let exact_report = pathcast::report::Report::from_exact(&loaded.model, &masses);
+    let exact_report = pathcast::report::Report::from_exact(&loaded.model, masses);
     let (comparisons, limit) = check_exact::compare(report, &exact_report, paths);
     let mut rows = vec![[
         "",
@@ -230,7 +262,7 @@ fn run_exact(args: ExactArgs) -> anyhow::Result<()> {
         ..exact::Limits::default()
     };
     let started = Instant::now();
-    let finished = job::exact(&loaded, &settings, &limits)?;
+    let finished = job::exact(&loaded, &settings, &limits, &cancel_flag())?;
     print!("{}", summary::render(&loaded, &finished.report));
     println!(
         "\nsolved in {:.3} s; {}",
@@ -247,7 +279,7 @@ fn wrote(finished: &job::Written) -> String {
     } else {
         "wrote"
     };
-    format!("{verb} {}", finished.out.display())
+    format!("{verb} {}", printable(&finished.out.display().to_string()))
 }
 
 fn run_trace(args: TraceArgs) -> anyhow::Result<()> {
@@ -270,28 +302,8 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
             .write_all(text.as_bytes())
             .and_then(|_| stdout.flush())?);
     };
-    // A temporary file in the same folder, renamed into place: the file is whole or absent.
-    let io = |source| OutputError::Io {
-        path: path.clone(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => std::path::Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    #[cfg(unix)]
-    {
-        // As any new file (0666 less the umask), not tempfile's private 0600.
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let mut file = builder.suffix(".tmp").tempfile_in(dir).map_err(io)?;
-    file.write_all(text.as_bytes())
-        .and_then(|_| file.as_file().sync_all())
-        .map_err(io)?;
-    file.persist(&path).map_err(|e| io(e.error))?;
-    println!("wrote {}", path.display());
+    pathcast::export::write_file(&path, text.as_bytes(), &job::protected(&loaded))?;
+    println!("wrote {}", printable(&path.display().to_string()));
     Ok(())
 }
 

@@ -95,6 +95,10 @@ pub struct ExactMasses {
     pub event_steps: Vec<Vec<f64>>,
     /// `joint[o][e]`: probability of ending in outcome o with event e having happened.
     pub joint: Vec<Vec<f64>>,
+    /// `joint_not[o][e]`: probability of ending in outcome o without event e. Summed by the
+    /// solver, not found as `outcome - joint`: that difference of nearly equal numbers loses
+    /// every digit when e is almost certain, and is not exactly 0 when e is certain.
+    pub joint_not: Vec<Vec<f64>>,
 }
 
 fn counted_line(id: &str, label: &str, counts: &[u64], paths: u64) -> Line {
@@ -206,17 +210,23 @@ impl Report {
             .collect();
         let mut conditional = Vec::new();
         for e in 0..model.events().len() {
-            let with = sum(&masses.event_steps[e]);
             for happened in [true, false] {
-                let given = if happened { with } else { 1.0 - with };
-                let outcomes = (0..model.outcomes().len())
-                    .map(|o| {
-                        let joint = masses.joint[o][e];
-                        let mass = if happened {
-                            joint
-                        } else {
-                            sum(&masses.outcome_steps[o]) - joint
-                        };
+                let joint = if happened {
+                    &masses.joint
+                } else {
+                    &masses.joint_not
+                };
+                // Every path ends in one outcome, so "e did not happen" is the sum of its
+                // joint masses: no `1 - P(e)`, which would cancel when P(e) is near 1.
+                let given = if happened {
+                    sum(&masses.event_steps[e])
+                } else {
+                    joint.iter().map(|by_event| by_event[e]).sum()
+                };
+                let outcomes = joint
+                    .iter()
+                    .map(|by_event| {
+                        let mass = by_event[e];
                         Estimate::exact((given > 0.0).then(|| (mass / given).clamp(0.0, 1.0)))
                     })
                     .collect();

@@ -17,9 +17,10 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use tempfile::TempDir;
 
-/// The CSV files keep 12 decimals (an error up to 5e-13), and the parameter values read back
-/// from them are rounded the same way, which moves a probability by its derivative (a few units
-/// at most here) times 5e-13: agreement to 1e-10 leaves a margin of about 20.
+/// The CSV files keep 12 significant digits (an error up to 5e-13 on a probability), and the
+/// parameter values read back from them are rounded the same way, which moves a probability by
+/// its derivative (a few units at most here) times the rounding: agreement to 1e-10 leaves a
+/// margin of about 20.
 const EXACT_TOLERANCE: f64 = 1e-10;
 
 fn small_dir() -> TempDir {

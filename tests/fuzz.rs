@@ -8,7 +8,15 @@
 //!   from `a b c and or not ( ) true false` and junk, windows, huge and non-finite numbers)
 //!   loads to an error that names the file, or to a model that simulates and solves without
 //!   a panic and whose resolved scenario loads on its own to the same model;
-//! - `arbitrary_sets`: any `--set` strings on a valid scenario never panic.
+//! - `arbitrary_sets`: any `--set` strings on a valid scenario never panic;
+//! - `arbitrary_labels`: any text as labels and title loads or is refused, and what pathcast
+//!   then prints holds no control character and what it writes as CSV no formula;
+//! - `output_folders`: any mix of files, links, FIFOs and manifests in an output folder is
+//!   either refused, leaving the folder as it was, or written without losing a file that is
+//!   not pathcast's, and without leaving a staging folder behind;
+//! - `arbitrary_arguments`: the binary with random arguments (bytes that are not UTF-8 too)
+//!   exits with 0, 1 or 2, never panics, prints no control character, and never changes the
+//!   scenario it reads (a property of processes: it runs 1/32 of the cases).
 //!
 //! `PATHCAST_FUZZ_CASES` sets the number of cases per property (default 1024, about a second in
 //! the test profile; CI sets more for a longer, still bounded run) and `PATHCAST_FUZZ_SEED`
@@ -17,6 +25,7 @@
 
 use pathcast::exact::{self, Limits};
 use pathcast::export::csv;
+use pathcast::export::{Manifest, OutputSet};
 use pathcast::output::{describe, summary, trace};
 use pathcast::report::Report;
 use pathcast::scenario::{load_from, Loaded};
@@ -796,4 +805,338 @@ fn arbitrary_sets() {
         },
     );
     counts.print("arbitrary_sets");
+}
+
+// ---------------------------------------------------------------------------------------------
+// (d) Arbitrary labels and titles.
+
+/// Text that tries to reach a terminal or a spreadsheet: control characters, escape
+/// sequences, bidirectional overrides, formulas, and long runs.
+fn hostile_text() -> impl Strategy<Value = String> {
+    let parts = select(vec![
+        "\u{1b}[2J",
+        "\u{1b}]0;t\u{7}",
+        "\r",
+        "\n",
+        "\t",
+        "\u{0}",
+        "\u{7f}",
+        "\u{9b}",
+        "\u{202e}",
+        "\u{2066}",
+        "=",
+        "+",
+        "-",
+        "@",
+        "=HYPERLINK(\"x\")",
+        "é",
+        "x",
+        " ",
+    ]);
+    prop_oneof![
+        2 => any::<String>(),
+        3 => prop::collection::vec(parts, 1..8).prop_map(|p| p.concat()),
+        1 => (select(vec!["x", "é", "\u{1b}"]), 250..400usize).prop_map(|(c, n)| c.repeat(n)),
+    ]
+}
+
+/// Whether printing `text` could do anything but show characters and end lines.
+fn reaches_the_terminal(text: &str) -> bool {
+    text.chars().any(|c| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    })
+}
+
+#[test]
+fn arbitrary_labels() {
+    let workspace = Workspace::new();
+    let counts = Counts::default();
+    let strategy = (hostile_text(), hostile_text(), hostile_text());
+    fuzz("arbitrary_labels", strategy, |(title, talks, deal)| {
+        let text = BASE
+            .replace(
+                "title = \"Small\"",
+                &format!("title = {}", toml_string(&title)),
+            )
+            .replace(
+                "label = \"Talks open\"",
+                &format!("label = {}", toml_string(&talks)),
+            )
+            .replace(
+                "label = \"Deal\"",
+                &format!("label = {}", toml_string(&deal)),
+            );
+        let result = workspace.load(text.as_bytes(), &[]);
+        counts.count(result.is_ok());
+        let loaded = match result {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                workspace.check_error(&error)?;
+                let printed = pathcast::text::message(&error.to_string());
+                prop_assert!(!reaches_the_terminal(&printed), "{printed:?}");
+                return Ok(());
+            }
+        };
+        exercise(&loaded)?;
+        let model = &loaded.model;
+        let report = Report::from_tally(model, &tally_serial(model, 1, 0, 50), 1, 0);
+        for printed in [
+            describe::render(&loaded),
+            summary::render(&loaded, &report),
+            trace::render(model, 1, 3),
+        ] {
+            prop_assert!(!reaches_the_terminal(&printed), "{printed:?}");
+        }
+        for table in [csv::outcomes, csv::conditional] {
+            let bytes = table(model, &report).unwrap();
+            let mut reader = ::csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(&bytes[..]);
+            for record in reader.records() {
+                for cell in record.unwrap().iter() {
+                    let formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+                    prop_assert!(!formula || cell.parse::<f64>().is_ok(), "{cell:?}");
+                }
+            }
+        }
+        Ok(())
+    });
+    counts.print("arbitrary_labels");
+}
+
+// ---------------------------------------------------------------------------------------------
+// (e) Output folders holding anything.
+
+/// One thing in the output folder before the run.
+#[derive(Debug, Clone)]
+enum Thing {
+    /// A manifest of an earlier run of scenario `small` (or another) that lists `files`.
+    Manifest {
+        ours: bool,
+        files: Vec<String>,
+    },
+    File(String),
+    Folder(String),
+    Fifo(String),
+    Link(String, &'static str),
+}
+
+fn thing() -> impl Strategy<Value = Thing> {
+    let name = prop_oneof![
+        select(vec![
+            "manifest.toml",
+            "outcomes.csv",
+            "notes.txt",
+            "draft.tmp",
+            ".out.pathcast-1-x",
+            ".out.pathcast-1073741824-x",
+            "scenario.toml",
+        ])
+        .prop_map(str::to_string),
+        "[a-z.]{1,8}".prop_map(|n| n),
+    ];
+    let target = select(vec!["/dev/zero", "nowhere", ".", "/", "manifest.toml"]);
+    prop_oneof![
+        2 => (any::<bool>(), prop::collection::vec(name.clone(), 0..4))
+            .prop_map(|(ours, files)| Thing::Manifest { ours, files }),
+        2 => name.clone().prop_map(Thing::File),
+        1 => name.clone().prop_map(Thing::Folder),
+        1 => name.clone().prop_map(Thing::Fifo),
+        1 => (name, target).prop_map(|(n, t)| Thing::Link(n, t)),
+    ]
+}
+
+fn manifest(scenario: &str, files: Vec<String>) -> Manifest {
+    Manifest {
+        pathcast_version: "0.1.0".into(),
+        method: "monte-carlo".into(),
+        command: String::new(),
+        scenario: scenario.into(),
+        files,
+        ..Manifest::default()
+    }
+}
+
+/// Makes `thing` in `dir` unless its name is taken (writing to a FIFO made before would
+/// block); says whether it made it.
+fn make(dir: &Path, thing: &Thing) -> bool {
+    let path = |name: &str| dir.join(name);
+    let name = match thing {
+        Thing::Manifest { .. } => "manifest.toml",
+        Thing::File(n) | Thing::Folder(n) | Thing::Fifo(n) | Thing::Link(n, _) => n,
+    };
+    if fs::symlink_metadata(path(name)).is_ok() {
+        return false;
+    }
+    let _ = match thing {
+        Thing::Manifest { ours, files } => {
+            let scenario = if *ours { "small" } else { "other" };
+            fs::write(
+                path("manifest.toml"),
+                manifest(scenario, files.clone()).to_toml(),
+            )
+        }
+        Thing::File(name) => fs::write(path(name), "the user's"),
+        Thing::Folder(name) => fs::create_dir(path(name)),
+        Thing::Fifo(name) => {
+            let c = std::ffi::CString::new(path(name).to_str().unwrap()).unwrap();
+            // SAFETY: a valid path.
+            unsafe { libc::mkfifo(c.as_ptr(), 0o644) };
+            Ok(())
+        }
+        Thing::Link(name, target) => std::os::unix::fs::symlink(target, path(name)),
+    };
+    true
+}
+
+/// Every name in `dir` (not following links), sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn output_folders() {
+    let cases = env_number("PATHCAST_FUZZ_CASES", DEFAULT_CASES) / 8;
+    let counts = Counts::default();
+    let strategy = (
+        prop::collection::vec(thing(), 0..5),
+        any::<bool>(),
+        any::<bool>(),
+    );
+    let mut runner = runner("output_folders");
+    let config = Config {
+        cases: cases.max(16),
+        ..runner.config().clone()
+    };
+    runner = TestRunner::new_with_rng(config, runner.new_rng());
+    let result = runner.run(&strategy, |(things, force, linked)| {
+        let root = TempDir::new().unwrap();
+        let out = root.path().join("out");
+        fs::create_dir(&out).unwrap();
+        let made: Vec<&Thing> = things.iter().filter(|t| make(&out, t)).collect();
+        // Sometimes --out is a link to the folder.
+        let given = if linked {
+            let link = root.path().join("link");
+            std::os::unix::fs::symlink("out", &link).unwrap();
+            link
+        } else {
+            out.clone()
+        };
+        let before = names(&out);
+        let earlier = pathcast::export::manifest::FILE_NAME;
+        let listed: Vec<String> = made
+            .iter()
+            .find_map(|t| match t {
+                Thing::Manifest { files, .. } => Some(files.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let result =
+            OutputSet::new(&given, "small", "monte-carlo", force, &[]).and_then(|mut set| {
+                set.write("outcomes.csv", b"a,b\n")?;
+                let mut files = set.names();
+                files.push(earlier.to_string());
+                set.commit(&manifest("small", files))
+            });
+        counts.count(result.is_ok());
+        let after = names(&out);
+        match result {
+            Err(_) => prop_assert_eq!(&before, &after, "a refused run changed the folder"),
+            Ok(committed) => {
+                prop_assert!(after.contains(&"manifest.toml".to_string()));
+                if committed.replaced_earlier && !force {
+                    // Only a folder of pathcast's own files is replaced whole.
+                    for name in &before {
+                        prop_assert!(listed.contains(name) || name == earlier, "{name} lost");
+                    }
+                } else if force {
+                    for name in before.iter().filter(|n| !listed.contains(n)) {
+                        let ours = ["outcomes.csv", "manifest.toml"].contains(&name.as_str());
+                        prop_assert!(ours || after.contains(name), "{name} lost");
+                    }
+                }
+            }
+        }
+        let staging: Vec<String> = names(root.path())
+            .into_iter()
+            .filter(|n| n.contains(".pathcast-"))
+            .collect();
+        prop_assert!(staging.is_empty(), "staging left: {staging:?}");
+        Ok(())
+    });
+    if let Err(failure) = result {
+        panic!("fuzz output_folders failed: {failure}");
+    }
+    counts.print("output_folders");
+}
+
+// ---------------------------------------------------------------------------------------------
+// (f) Arbitrary command-line arguments, through the binary.
+
+fn argument() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        3 => select(vec![
+            "--paths", "--seed", "--first-path", "--threads", "--out", "--set", "--path",
+            "--force", "--prism", "--max-states", "--paths-csv", "--check-exact", "10", "0",
+            "-1", "9223372036854775808", "18446744073709551616", "1e3", "out", "s.toml",
+            "events.talks.p=0.5", "scenario.title=x", "--", "-", "",
+        ])
+        .prop_map(|a| a.as_bytes().to_vec()),
+        1 => prop::collection::vec(any::<u8>(), 0..12)
+            .prop_map(|b| b.into_iter().filter(|&b| b != 0).collect()),
+        1 => any::<String>().prop_map(|s| s.replace('\0', "").into_bytes()),
+    ]
+}
+
+#[test]
+fn arbitrary_arguments() {
+    use std::os::unix::ffi::OsStrExt;
+    let cases = (env_number("PATHCAST_FUZZ_CASES", DEFAULT_CASES) / 32).max(8);
+    let workspace = Workspace::new();
+    fs::write(workspace.dir().join("s.toml"), BASE).unwrap();
+    let mut runner = runner("arbitrary_arguments");
+    let config = Config {
+        cases,
+        ..runner.config().clone()
+    };
+    runner = TestRunner::new_with_rng(config, runner.new_rng());
+    let commands = select(vec!["check", "trace", "run", "exact", "export", "list"]);
+    let strategy = (commands, prop::collection::vec(argument(), 0..6));
+    let result = runner.run(&strategy, |(command, args)| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pathcast"));
+        cmd.current_dir(workspace.dir()).arg(command).arg("s.toml");
+        for arg in &args {
+            cmd.arg(std::ffi::OsStr::from_bytes(arg));
+        }
+        if command == "run" {
+            // Random arguments may not ask for hours of work.
+            cmd.args(["--paths", "100"]);
+        }
+        let output = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        prop_assert!(
+            matches!(output.status.code(), Some(0..=2)),
+            "{command} {args:?}: {:?}\n{stderr}",
+            output.status
+        );
+        prop_assert!(!stderr.contains("panicked"), "{stderr}");
+        prop_assert!(!reaches_the_terminal(&stderr), "{stderr:?}");
+        prop_assert_eq!(
+            fs::read_to_string(workspace.dir().join("s.toml")).unwrap(),
+            BASE
+        );
+        Ok(())
+    });
+    if let Err(failure) = result {
+        panic!("fuzz arbitrary_arguments failed: {failure}");
+    }
 }

@@ -25,6 +25,10 @@ const BASE: &str = common::SMALL_SCENARIO;
 /// A hang is a failure, not a stalled test suite. Generous: this is no timing assertion.
 const HANG: Duration = Duration::from_secs(120);
 
+/// The longest stderr a refusal may print: a message is capped at 2,000 characters (some of
+/// them up to 4 bytes), plus a note or two.
+const MESSAGE_BYTES: usize = 10_000;
+
 /// Files larger than this are not read back for the before/after comparison.
 const SNAPSHOT_BYTES: u64 = 1 << 20;
 
@@ -52,6 +56,9 @@ enum Entry {
     Folder,
     File(Vec<u8>),
     LargeFile(u64),
+    Link(PathBuf),
+    /// A FIFO, socket or device: never read (it could block or never end).
+    Special,
 }
 
 /// Every path below `dir` with what it holds.
@@ -66,6 +73,10 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Entry> {
             let value = if meta.is_dir() {
                 pending.push(path.clone());
                 Entry::Folder
+            } else if meta.is_symlink() {
+                Entry::Link(fs::read_link(&path).unwrap())
+            } else if !meta.is_file() {
+                Entry::Special
             } else if meta.len() > SNAPSHOT_BYTES {
                 Entry::LargeFile(meta.len())
             } else {
@@ -137,6 +148,18 @@ impl Sandbox {
             "panic\n{context}"
         );
         assert!(stderr.starts_with("error: "), "no error message\n{context}");
+        // What reaches the terminal is escaped and of a sane length, whatever the input.
+        assert!(
+            !stderr.chars().any(|c| c.is_control() && c != '\n'),
+            "a raw control character reached the terminal\n{}",
+            context.escape_debug()
+        );
+        assert!(
+            stderr.len() <= MESSAGE_BYTES,
+            "a message of {} bytes\n{}",
+            stderr.len(),
+            context.chars().take(4000).collect::<String>()
+        );
         assert!(
             !self.path().join("output").exists(),
             "an output folder was written\n{context}"
@@ -1677,12 +1700,7 @@ fn closed_stdout_is_not_a_panic() {
 #[cfg(target_os = "linux")]
 #[test]
 fn exact_gives_up_on_too_many_events_without_exhausting_memory() {
-    let mut text = String::from("[scenario]\nid = \"wide\"\nhorizon = 2\n");
-    for i in 0..28 {
-        text.push_str(&format!("[events.e{i}]\nlabel = \"Event {i}\"\np = 0.5\n"));
-    }
-    text.push_str("[outcomes.end]\nlabel = \"End\"\n[horizon]\ndefault = \"end\"\n");
-    let sandbox = Sandbox::with_file(&text);
+    let sandbox = Sandbox::with_file(common::independent_events("wide", 2, 28, 0.5));
     let output = std::process::Command::new("sh")
         .arg("-c")
         .arg("ulimit -v 2097152 && exec \"$0\" exact hostile.toml")
@@ -1699,4 +1717,352 @@ fn exact_gives_up_on_too_many_events_without_exhausting_memory() {
     );
     assert!(stderr.contains("exact solver"), "{stderr}");
     assert!(!sandbox.path().join("output").exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lengths and characters: labels, titles and ids have limits, and nothing raw reaches the
+// terminal (every refusal above also checks that stderr holds no control character).
+
+#[test]
+fn a_label_of_70000_characters() {
+    let label = "x".repeat(70_000);
+    refuse_file(base_with(
+        "label = \"Talks open\"",
+        &format!("label = \"{label}\""),
+    ))
+    .at_line_of("label = \"xxx")
+    .key("events.talks.label")
+    .says("70000 characters")
+    .says("at most 300");
+}
+
+#[test]
+fn a_label_of_301_characters() {
+    let label = "é".repeat(301);
+    refuse_file(base_with(
+        "label = \"Deal\"",
+        &format!("label = \"{label}\""),
+    ))
+    .at_line_of("label = \"éé")
+    .key("outcomes.deal.label")
+    .says("at most 300");
+}
+
+#[test]
+fn a_title_of_70000_characters() {
+    let title = "t".repeat(70_000);
+    refuse_file(base_with(
+        "title = \"Small\"",
+        &format!("title = \"{title}\""),
+    ))
+    .at_line_of("title = ")
+    .key("scenario.title")
+    .says("at most 300");
+}
+
+#[test]
+fn an_event_id_of_70000_characters() {
+    let id = "e".repeat(70_000);
+    refuse_file(format!("{BASE}[events.{id}]\nlabel = \"Long\"\np = 0.1\n"))
+        .at_line_of("[events.eee")
+        .key("events.eee")
+        .says("70000 characters long; at most 64");
+}
+
+#[test]
+fn an_outcome_id_of_65_characters() {
+    let id = format!("o{}", "x".repeat(64));
+    refuse_file(format!("{BASE}[outcomes.{id}]\nlabel = \"Long\"\n"))
+        .at_line_of("[outcomes.oxx")
+        .key(&format!("outcomes.{id}"))
+        .says("at most 64");
+}
+
+#[test]
+fn a_scenario_id_of_70000_characters() {
+    let id = "s".repeat(70_000);
+    refuse_file(base_with("id = \"small\"", &format!("id = \"{id}\"")))
+        .at_line_of("id = \"sss")
+        .key("scenario.id")
+        .says("at most 64");
+}
+
+#[test]
+fn a_modifier_name_of_70000_characters() {
+    let name = "m".repeat(70_000);
+    refuse_file(base_with(
+        "[events.sanctions.modifiers.stalled]",
+        &format!("[events.sanctions.modifiers.{name}]"),
+    ))
+    .key("events.sanctions.modifiers.mmm")
+    .says("at most 64");
+}
+
+#[test]
+fn a_title_with_a_newline() {
+    refuse_file(base_with(
+        "title = \"Small\"",
+        "title = \"Small\\nOK: forged line\"",
+    ))
+    .at_line_of("title = ")
+    .key("scenario.title")
+    .says("one line");
+}
+
+#[test]
+fn a_label_with_a_carriage_return() {
+    refuse_file(base_with("label = \"Deal\"", "label = \"Deal\\rforged\""))
+        .at_line_of("label = \"Deal")
+        .key("outcomes.deal.label")
+        .says("one line");
+}
+
+#[test]
+fn a_dotted_key_of_300000_parts_gives_a_short_message() {
+    let key = "a.".repeat(300_000);
+    refuse_file(format!("{BASE}{key}b\u{1b} = 1\n"))
+        .at_line_of("a.a.a")
+        .says("more characters)");
+}
+
+#[test]
+fn a_file_of_carriage_returns_gives_a_short_message() {
+    refuse_file(format!(
+        "{}\r= 1\r",
+        "[scenario]\rid = \"x\"\r".repeat(30_000)
+    ))
+    .names(FILE)
+    .says("more characters)");
+}
+
+#[test]
+fn an_escape_sequence_in_a_condition_is_escaped() {
+    refuse_file(base_with(
+        "when = \"talks\"",
+        "when = \"talks \\u001b]0;title\\u0007\"",
+    ))
+    .at_line_of("when = \"talks ")
+    .key("outcomes.deal.when")
+    .says("unexpected character '\\u{1b}'");
+}
+
+#[test]
+fn an_escape_sequence_in_a_key_is_escaped() {
+    refuse_file(base_with("seed = 3", "seed = 3\n\u{1b}[2Jseed2 = 1")).says("\\u{1b}[2J");
+}
+
+#[test]
+fn an_escape_sequence_in_a_set_is_escaped() {
+    refuse_run_args(&["--set", "scenario.step=we\u{1b}[2Jek"])
+        .says("--set 'scenario.step=we\\u{1b}[2Jek'")
+        .says("is not day, week or month");
+}
+
+#[test]
+fn a_scenario_argument_that_is_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let sandbox = Sandbox::with_file(BASE);
+    let output = Command::cargo_bin("pathcast")
+        .unwrap()
+        .current_dir(sandbox.path())
+        .arg("check")
+        .arg(std::ffi::OsStr::from_bytes(b"bad\xff.toml"))
+        .timeout(HANG)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// extends reaches only scenario files, and never shows the content of anything else.
+
+/// A file with a secret in it, extended under several names: refused, the secret not shown.
+#[test]
+fn extends_a_file_that_is_not_a_scenario_shows_none_of_it() {
+    for (name, extends) in [
+        ("secrets.toml", "secrets.toml"),
+        ("secrets", "secrets"),
+        ("sub/credentials", "sub/credentials"),
+        ("sub/keys.toml", "./sub/../sub/keys.toml"),
+    ] {
+        let sandbox = Sandbox::with_file(format!("extends = \"{extends}\"\n{BASE}"));
+        sandbox.write(name, "password = \"hunter2\"\naws_secret = \"AKIA\"\n");
+        let refusal = sandbox.refuse_file();
+        refusal.at(FILE, 1).key("extends");
+        assert!(
+            !refusal.stderr.contains("hunter2")
+                && !refusal.stderr.contains("password")
+                && !refusal.stderr.contains("AKIA"),
+            "{}",
+            refusal.context
+        );
+    }
+}
+
+#[test]
+fn extends_a_file_that_is_not_toml_at_all() {
+    let sandbox = Sandbox::with_file(format!("extends = \"shadow.toml\"\n{BASE}"));
+    sandbox.write("shadow.toml", "root:$6$salt$hash:19000:0:99999:7:::\n");
+    let refusal = sandbox.refuse_file();
+    refusal.at(FILE, 1).says("does not look like a scenario");
+    assert!(!refusal.stderr.contains("$6$salt"), "{}", refusal.context);
+}
+
+#[test]
+fn extends_an_absolute_path() {
+    let sandbox = Sandbox::with_file("");
+    sandbox.write("parent.toml", BASE);
+    let absolute = sandbox.path().join("parent.toml");
+    sandbox.write(
+        FILE,
+        format!("extends = \"{}\"\n", absolute.to_str().unwrap()),
+    );
+    sandbox
+        .refuse_file()
+        .at(FILE, 1)
+        .key("extends")
+        .says("absolute path");
+}
+
+#[test]
+fn extends_proc_self_environ_by_a_relative_path() {
+    let refusal = refuse_file(format!(
+        "extends = \"../../../../../../../../proc/self/environ\"\n{BASE}"
+    ));
+    refusal.at(FILE, 1).key("extends").says("not a .toml file");
+    assert!(!refusal.stderr.contains("PATH="), "{}", refusal.context);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outputs never replace their inputs, and output folders are read with care.
+
+#[test]
+fn export_onto_the_scenario_it_reads() {
+    let sandbox = Sandbox::with_file(BASE);
+    sandbox
+        .refuse(&["export", FILE, "--prism", "--out", FILE])
+        .says("--out hostile.toml")
+        .says("the scenario is read from");
+}
+
+#[test]
+fn export_onto_a_file_the_scenario_extends() {
+    let sandbox = Sandbox::with_file("extends = \"parent.toml\"\n[scenario]\nid = \"child\"\n");
+    sandbox.write("parent.toml", BASE);
+    sandbox.write("sub/keep.txt", "");
+    for out in ["parent.toml", "./parent.toml", "sub/../parent.toml"] {
+        sandbox
+            .refuse(&["export", FILE, "--prism", "--out", out])
+            .says("the scenario is read from");
+    }
+}
+
+#[test]
+fn export_through_a_link_to_the_scenario() {
+    let sandbox = Sandbox::with_file(BASE);
+    std::os::unix::fs::symlink(FILE, sandbox.path().join("link.pm")).unwrap();
+    sandbox
+        .refuse(&["export", FILE, "--prism", "--out", "link.pm"])
+        .says("the scenario is read from");
+}
+
+#[test]
+fn export_onto_a_folder() {
+    let sandbox = Sandbox::with_file(BASE);
+    sandbox.write("folder/keep.txt", "keep");
+    sandbox
+        .refuse(&["export", FILE, "--prism", "--out", "folder"])
+        .says("--out folder")
+        .says("is a folder");
+}
+
+#[test]
+fn out_through_a_link_to_nothing() {
+    let sandbox = Sandbox::with_file(BASE);
+    std::os::unix::fs::symlink("nowhere", sandbox.path().join("results")).unwrap();
+    sandbox
+        .refuse(&["run", FILE, "--paths", "100", "--out", "results"])
+        .says("--out results")
+        .says("symbolic link");
+    sandbox
+        .refuse(&["export", FILE, "--prism", "--out", "results"])
+        .says("symbolic link");
+}
+
+/// An output folder whose manifest is a FIFO: reading it would block forever (and signals
+/// would not help), so it is not read, and the folder is not pathcast's.
+#[test]
+fn out_folder_whose_manifest_is_a_fifo() {
+    let sandbox = Sandbox::with_file(BASE);
+    fs::create_dir(sandbox.path().join("results")).unwrap();
+    let fifo = std::ffi::CString::new(
+        sandbox
+            .path()
+            .join("results/manifest.toml")
+            .to_str()
+            .unwrap(),
+    )
+    .unwrap();
+    // SAFETY: a valid path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    for method in ["run", "exact"] {
+        sandbox
+            .refuse(&[method, FILE, "--out", "results"])
+            .says("not a pathcast output folder");
+    }
+}
+
+/// A manifest that is a link to /dev/zero, or a huge file: not read whole.
+#[test]
+fn out_folder_whose_manifest_is_endless_or_huge() {
+    let sandbox = Sandbox::with_file(BASE);
+    fs::create_dir(sandbox.path().join("zero")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", sandbox.path().join("zero/manifest.toml")).unwrap();
+    let huge = format!("files = [\"manifest.toml\"]\n#{}\n", "x".repeat(3 << 20));
+    sandbox.write("huge/manifest.toml", huge);
+    for out in ["zero", "huge"] {
+        sandbox
+            .refuse(&["run", FILE, "--paths", "100", "--out", out])
+            .says("not a pathcast output folder");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Edges of the numbers.
+
+#[test]
+fn trace_path_of_two_to_the_63() {
+    let sandbox = Sandbox::with_file(BASE);
+    for path in ["9223372036854775808", "18446744073709551615", "-1"] {
+        sandbox
+            .refuse(&["trace", FILE, "--path", path])
+            .says("--path");
+    }
+}
+
+#[test]
+fn dates_past_the_year_9999() {
+    refuse_file(base_with("start = 2025-01-06", "start = 9999-12-01"))
+        .at_line_of("start = ")
+        .key("scenario.start")
+        .says("after 9999-12-31");
+    let monthly = base_with("horizon = 10", "horizon = 10000\nstep = \"month\"");
+    refuse_file(monthly.replace("start = 2025-01-06", "start = 9500-01-01"))
+        .at_line_of("start = ")
+        .key("scenario.start");
+}
+
+/// `--force` into a folder where a folder has the name of one of pathcast's files: refused
+/// before any file is moved in (found by the output_folders fuzz property).
+#[test]
+fn force_into_a_folder_with_a_folder_named_like_a_result() {
+    let sandbox = Sandbox::with_file(BASE);
+    sandbox.write("results/manifest.toml/inside", "mine");
+    sandbox.write("results/notes.txt", "mine");
+    sandbox
+        .refuse(&["run", FILE, "--paths", "100", "--out", "results", "--force"])
+        .says("--out results")
+        .says("holds a folder named 'manifest.toml'");
 }

@@ -95,11 +95,15 @@ pub fn run(
     let solved: Result<Vec<Report>, ExactError> = pool.install(|| {
         models
             .par_iter()
-            .map(|m| exact::solve(m, limits).map(|masses| Report::from_exact(m, &masses)))
+            .map(|m| {
+                exact::solve_cancellable(m, limits, cancel)
+                    .map(|masses| Report::from_exact(m, &masses))
+            })
             .collect()
     });
     let (exact_reports, exact_missing) = match solved {
         Ok(reports) => (Some(reports), None),
+        Err(ExactError::Cancelled) => return Err(crate::job::Interrupted.into()),
         Err(e) => (None, Some(e.to_string())),
     };
     let reference = &scenarios[0];

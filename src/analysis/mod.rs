@@ -9,7 +9,7 @@ pub mod sensitivity;
 pub mod sweep;
 
 use crate::error::SettingError;
-use crate::exact::{self, ExactError, Limits};
+use crate::exact::{ExactError, Limits};
 use crate::job::Interrupted;
 use crate::model::Model;
 use crate::report::Report;
@@ -131,7 +131,7 @@ impl<'a> Evaluator<'a> {
     }
 
     fn solve(&self, model: &Model) -> anyhow::Result<Report> {
-        let masses = exact::solve(model, &self.limits)?;
+        let masses = crate::job::solve(model, &self.limits, self.cancel)?;
         Ok(Report::from_exact(model, &masses))
     }
 

@@ -15,30 +15,38 @@ pub const PATHS: &str = "paths.csv";
 /// Quantiles of the step reported for outcomes and events.
 const QUANTILES: [(f64, &str); 3] = [(0.1, "p10"), (0.5, "median"), (0.9, "p90")];
 
-/// Fewest and most decimals of a number that is not a whole count.
+/// Significant digits kept of a number: what floating-point sums of positive terms can
+/// honestly claim (their relative error is about 1e-15), and as many as a spreadsheet keeps.
+const SIGNIFICANT: i32 = 12;
+/// Fewest decimals of a number that is not a whole count.
 const MIN_DECIMALS: usize = 6;
-const MAX_DECIMALS: usize = 12;
+/// Most decimals: a probability below 1e-40 is written 0.
+const MAX_DECIMALS: usize = 40;
 
-/// A number for a CSV cell: plain decimal notation (never an exponent) with between 6 and 12
-/// decimals.
+/// A number for a CSV cell: plain decimal notation (never an exponent), 12 significant digits,
+/// and at least 6 decimals.
 ///
 /// - Never exactly three decimals: a spreadsheet importing with German or French settings reads
 ///   `0.351` as the whole number 351 (the dot groups thousands there); six or more decimals
 ///   cannot be a thousands group, so such an import gives text, never a wrong number.
-/// - At most 12 decimals: exact probabilities are sums of many floating-point terms and carry
-///   rounding noise around 1e-15 (`0.009000000000000001`), which is not information; a
-///   probability that is exactly 0 in theory but 1e-14 in arithmetic is written 0. Monte
-///   Carlo estimates are counts over paths, exact at this precision up to 10^12 paths.
+/// - 12 significant digits: exact probabilities carry rounding noise in their 16th digit
+///   (`0.009000000000000001`), which is not information; a small probability keeps its digits
+///   (`0.0000000000001` for 1e-13). Monte Carlo estimates are counts over paths, exact at this
+///   precision.
 pub(crate) fn number(x: f64) -> String {
-    let text = format!("{x:.MAX_DECIMALS$}");
-    let Some((whole, decimals)) = text.split_once('.') else {
-        return text; // inf or NaN, which pathcast never writes
-    };
-    let decimals = decimals.trim_end_matches('0');
-    if decimals.is_empty() && whole.trim_start_matches('-') == "0" {
+    if x == 0.0 || !x.is_finite() {
+        return if x == 0.0 { "0".into() } else { format!("{x}") };
+    }
+    let magnitude = x.abs().log10().floor() as i32;
+    let decimals =
+        ((SIGNIFICANT - 1 - magnitude).max(0) as usize).clamp(MIN_DECIMALS, MAX_DECIMALS);
+    let text = format!("{x:.decimals$}");
+    let (whole, digits) = text.split_once('.').unwrap_or((&text, ""));
+    let digits = digits.trim_end_matches('0');
+    if digits.is_empty() && whole.trim_start_matches('-') == "0" {
         return "0".to_string();
     }
-    format!("{whole}.{decimals:0<MIN_DECIMALS$}")
+    format!("{whole}.{digits:0<MIN_DECIMALS$}")
 }
 
 pub(crate) fn optional(x: Option<f64>) -> String {
@@ -54,10 +62,34 @@ pub(crate) fn estimate_cells(e: &Estimate) -> [String; 4] {
     ]
 }
 
+/// A cell that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab
+/// or a carriage return) gets a leading `'`, as OWASP advises against CSV injection: a label
+/// such as `=HYPERLINK(...)` then opens as text. Numbers are left alone (pathcast writes no
+/// negative ones, and a number is no formula).
+fn neutralised(cell: &str) -> std::borrow::Cow<'_, str> {
+    let formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula && cell.parse::<f64>().is_err() {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+/// Writes one row: every table goes through here, so every cell is [`neutralised`].
+fn write_row<W: Write, S: AsRef<str>>(
+    writer: &mut csv::Writer<W>,
+    row: impl IntoIterator<Item = S>,
+) -> Result<(), csv::Error> {
+    writer.write_record(
+        row.into_iter()
+            .map(|cell| neutralised(cell.as_ref()).into_owned()),
+    )
+}
+
 pub(crate) fn to_bytes(rows: Vec<Vec<String>>) -> Result<Vec<u8>, csv::Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     for row in rows {
-        writer.write_record(row)?;
+        write_row(&mut writer, row)?;
     }
     writer.into_inner().map_err(|e| e.into_error().into())
 }
@@ -189,7 +221,7 @@ impl<W: Write> PathsWriter<W> {
             header.push("date");
         }
         header.extend(model.events().iter().map(|e| e.id.as_str()));
-        writer.write_record(header)?;
+        write_row(&mut writer, header)?;
         Ok(PathsWriter { writer, dated })
     }
 
@@ -209,7 +241,7 @@ impl<W: Write> PathsWriter<W> {
                 t.to_string()
             }
         }));
-        self.writer.write_record(row)
+        write_row(&mut self.writer, row)
     }
 
     pub fn finish(self) -> Result<W, csv::Error> {
@@ -222,14 +254,17 @@ mod number_tests {
     use super::number;
 
     #[test]
-    fn numbers_have_six_to_twelve_decimals_and_no_noise() {
+    fn numbers_keep_twelve_significant_digits_and_six_decimals() {
         assert_eq!(number(0.351), "0.351000");
         assert_eq!(number(0.009000000000000001), "0.009000");
-        assert_eq!(number(1.31e-14), "0");
-        assert_eq!(number(-1.31e-14), "0");
+        assert_eq!(number(1e-13), "0.0000000000001");
+        assert_eq!(number(1.2345678901234e-13), "0.000000000000123456789012");
+        assert_eq!(number(1e-45), "0");
         assert_eq!(number(0.0), "0");
+        assert_eq!(number(-0.0), "0");
         assert_eq!(number(26.0), "26.000000");
         assert_eq!(number(0.37806213059268595), "0.378062130593");
+        assert_eq!(number(0.99999999999999), "1.000000");
         assert_eq!(number(-0.0265), "-0.026500");
         assert_eq!(number(1e-9), "0.000000001");
     }
@@ -246,15 +281,41 @@ mod number_tests {
             let text = number(value);
             assert!(!text.contains(['e', 'E']), "{text}");
             if let Some((_, decimals)) = text.split_once('.') {
-                assert!((6..=12).contains(&decimals.len()), "{value} -> {text}");
+                assert!(
+                    decimals.len() >= 6 && decimals.len() != 3,
+                    "{value} -> {text}"
+                );
             } else {
                 assert_eq!(text, "0", "{value}");
             }
             let back: f64 = text.parse().unwrap();
             assert!(
-                (back - value).abs() <= 5e-13 * value.abs().max(1.0),
+                (back - value).abs() <= 5e-12 * value.abs(),
                 "{value} -> {text}"
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_and_numbers_kept() {
+        for (cell, written) in [
+            ("=1+1", "'=1+1"),
+            ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("Deal = peace", "Deal = peace"),
+            ("0.25", "0.25"),
+            ("-0", "-0"),
+            ("", ""),
+        ] {
+            assert_eq!(neutralised(cell), written);
         }
     }
 }

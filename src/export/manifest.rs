@@ -4,10 +4,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub const FILE_NAME: &str = "manifest.toml";
+/// A manifest is a few hundred bytes; this is far beyond any that pathcast writes.
+pub const MAX_BYTES: u64 = 1 << 20;
 /// The resolved scenario, written beside the results: a standalone scenario file.
 pub const SCENARIO_FILE: &str = "scenario.toml";
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Manifest {
     pub pathcast_version: String,
     /// "monte-carlo" or "exact".
@@ -61,9 +63,12 @@ impl Manifest {
         )
     }
 
-    /// The manifest at `path`, or `None` when there is no readable manifest.
+    /// The manifest at `path`, or `None` when there is no readable manifest. Only a regular
+    /// file of at most [`MAX_BYTES`] is read, without following a link and without blocking:
+    /// the folder is the user's, and a FIFO or a link to `/dev/zero` there must neither hang
+    /// pathcast nor fill its memory. (pathcast never writes anything else as a manifest.)
     pub fn read(path: &std::path::Path) -> Option<Manifest> {
-        let text = std::fs::read_to_string(path).ok()?;
-        toml::from_str(&text).ok()
+        let bytes = crate::files::read_regular(path, MAX_BYTES, false).ok()?;
+        toml::from_str(std::str::from_utf8(&bytes).ok()?).ok()
     }
 }

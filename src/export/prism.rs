@@ -365,7 +365,7 @@ mod tests {
     const TINY: &str = r#"
 [scenario]
 id = "tiny"
-title = "Tiny\ntwo lines"
+title = "Tiny\ttwo lines"
 horizon = 3
 
 [events.init]

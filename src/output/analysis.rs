@@ -7,6 +7,7 @@ use crate::analysis::sweep::Sweep;
 use crate::model::Model;
 use crate::parameters;
 use crate::simulate::paired::ItemKind;
+use crate::text::printable;
 
 /// Rows shown in a printed tornado; the CSV has them all.
 const TORNADO_ROWS: usize = 20;
@@ -69,7 +70,7 @@ pub fn tornado(result: &Sensitivity, id: &str) -> String {
     let mut text = format!(
         "Sensitivity of \"{}\" ({}; base {}): each parameter set low and high, the rest at \
          their base values.\n",
-        first.label,
+        printable(&first.label),
         result.used.describe(),
         percent(base)
     );
@@ -131,7 +132,7 @@ pub fn sweep(result: &Sweep, model: &Model) -> String {
     }
     format!(
         "Sweep of {} ({}):\n{}",
-        model.title(),
+        printable(model.title()),
         result.used.describe(),
         table(&rows)
     )
@@ -171,7 +172,8 @@ pub fn compare(result: &Comparison) -> String {
     }
     for (scenario, ids) in &result.not_shared {
         text.push_str(&format!(
-            "Compared on what they share: '{scenario}' and the reference differ in {}\n",
+            "Compared on what they share: '{}' and the reference differ in {}\n",
+            printable(scenario),
             ids.join(", ")
         ));
     }

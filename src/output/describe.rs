@@ -3,6 +3,7 @@
 use super::{percent, table};
 use crate::model::{Hazard, Model};
 use crate::scenario::Loaded;
+use crate::text::printable;
 
 fn hazard_cells(model: &Model, hazard: &Hazard) -> Vec<String> {
     let window = if hazard.window() == (1, model.horizon()) {
@@ -31,9 +32,11 @@ fn hazard_cells(model: &Model, hazard: &Hazard) -> Vec<String> {
 
 pub fn render(loaded: &Loaded) -> String {
     let model = &loaded.model;
-    let mut text = format!("{} ({})\n", model.title(), model.id());
-    if !model.description().is_empty() {
-        text.push_str(&format!("{}\n", model.description().trim()));
+    let mut text = format!("{} ({})\n", printable(model.title()), model.id());
+    // A description may run over several lines; each is escaped, so that none of them can
+    // move the cursor or pass for a line of pathcast's own.
+    for line in model.description().trim().lines() {
+        text.push_str(&format!("{}\n", printable(line)));
     }
     let start = model
         .start()
@@ -45,7 +48,7 @@ pub fn render(loaded: &Loaded) -> String {
         model.step(),
         model.paths(),
         model.seed(),
-        loaded.files.join(" <- ")
+        printable(&loaded.files.join(" <- "))
     ));
     let header = |first: &str| {
         [
@@ -108,7 +111,7 @@ pub fn render(loaded: &Loaded) -> String {
     if !model.sources().is_empty() {
         text.push_str("\nSources:\n");
         for source in model.sources() {
-            text.push_str(&format!("  - {source}\n"));
+            text.push_str(&format!("  - {}\n", printable(source)));
         }
     }
     text

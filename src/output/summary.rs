@@ -3,6 +3,7 @@
 use super::{percent, table};
 use crate::report::{Method, Report};
 use crate::scenario::Loaded;
+use crate::text::printable;
 
 pub fn render(loaded: &Loaded, report: &Report) -> String {
     let model = &loaded.model;
@@ -10,11 +11,11 @@ pub fn render(loaded: &Loaded, report: &Report) -> String {
         Method::MonteCarlo { paths, seed, .. } => format!("{paths} paths, seed {seed}"),
         Method::Exact => "exact".to_string(),
     };
-    let mut text = format!("{} ({method})\n", model.title());
+    let mut text = format!("{} ({method})\n", printable(model.title()));
     if !loaded.overrides.is_empty() {
         text.push_str(&format!(
             "with --set {}\n",
-            loaded.overrides.join(", --set ")
+            printable(&loaded.overrides.join(", --set "))
         ));
     }
     let mut rows = vec![vec![

@@ -3,6 +3,7 @@
 use super::percent;
 use crate::model::Model;
 use crate::simulate::{Kernel, PathRecord};
+use crate::text::printable;
 
 /// Simulates path `path` of `seed` (the same path as in any run with that seed) and tells it.
 pub fn render(model: &Model, seed: u64, path: u64) -> String {
@@ -44,7 +45,7 @@ pub fn render(model: &Model, seed: u64, path: u64) -> String {
             text.push_str(&format!(
                 "{}: {} [{}] (chance at this step {})\n",
                 model.describe_step(t),
-                model.events()[e].label,
+                printable(&model.events()[e].label),
                 model.events()[e].id,
                 percent(chance(e))
             ));
@@ -60,7 +61,7 @@ pub fn render(model: &Model, seed: u64, path: u64) -> String {
             text.push_str(&format!(
                 "{}: OUTCOME {} [{}] (chance at this step {})\n",
                 model.describe_step(t),
-                model.outcomes()[o].label,
+                printable(&model.outcomes()[o].label),
                 model.outcomes()[o].id,
                 percent(h)
             ));
@@ -75,7 +76,7 @@ pub fn render(model: &Model, seed: u64, path: u64) -> String {
     text.push_str(&format!(
         "Horizon reached after {}: OUTCOME {} [{}]\n",
         model.describe_step(model.horizon()),
-        model.outcomes()[o].label,
+        printable(&model.outcomes()[o].label),
         model.outcomes()[o].id
     ));
     text

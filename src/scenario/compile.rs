@@ -7,11 +7,17 @@ use crate::error::ScenarioError;
 use crate::model::{
     Definition, Event, Hazard, HorizonRule, Model, Modifier, Outcome, StepUnit, MAX_EVENTS,
 };
+use crate::text::excerpt;
 use chrono::NaiveDate;
 
 /// Longer horizons than this are refused: they are typos, not scenarios.
 pub const MAX_HORIZON: i64 = 10_000;
 pub const DEFAULT_PATHS: u64 = 100_000;
+/// Ids (of the scenario, events, outcomes, modifiers) name folders, columns and conditions:
+/// short words. The limit keeps every output folder name within a file system's 255 bytes.
+pub const MAX_ID_CHARS: usize = 64;
+/// Labels and titles are one line of words, shown in tables.
+pub const MAX_LABEL_CHARS: usize = 300;
 
 struct Checker<'a> {
     sources: &'a Sources,
@@ -63,12 +69,22 @@ impl Checker<'_> {
             .map_err(|e| self.error(loc, key, format!("{e} in {}", echo(&loc.value))))
     }
 
+    /// A label or title: one line of at most [`MAX_LABEL_CHARS`] characters.
     fn text(&self, loc: &Option<Loc<String>>, key: &str) -> Result<Option<String>, ScenarioError> {
-        match loc {
-            Some(l) if l.value.trim().is_empty() => Err(self.error(l, key, "must not be empty")),
-            Some(l) => Ok(Some(l.value.clone())),
-            None => Ok(None),
-        }
+        let Some(l) = loc else {
+            return Ok(None);
+        };
+        let chars = l.value.chars().count();
+        let problem = if l.value.trim().is_empty() {
+            "must not be empty".to_string()
+        } else if l.value.contains(['\n', '\r']) {
+            "must be one line (it holds a line break)".to_string()
+        } else if chars > MAX_LABEL_CHARS {
+            format!("is {chars} characters long; at most {MAX_LABEL_CHARS} are allowed")
+        } else {
+            return Ok(Some(l.value.clone()));
+        };
+        Err(self.error(l, key, problem))
     }
 
     fn probability(&self, loc: &Loc<f64>, key: &str) -> Result<f64, ScenarioError> {
@@ -112,7 +128,10 @@ impl Checker<'_> {
         };
         let mut modifiers = Vec::new();
         for (name, modifier) in &event.modifiers {
-            let key = format!("{key}.modifiers.{name}");
+            let key = format!("{key}.modifiers.{}", quoted_key(name));
+            if let Some(problem) = too_long(name) {
+                return Err(self.at_id(event, &key, problem));
+            }
             let when = modifier.when.as_ref().ok_or_else(|| {
                 self.at_id(
                     event,
@@ -148,17 +167,26 @@ fn check_id(c: &Checker<'_>, id: &str, kind: &str, event: &EventDoc) -> Result<(
     let valid = id.chars().next().is_some_and(|ch| ch.is_ascii_alphabetic())
         && id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
     let problem = if !valid {
-        "an id starts with a letter and holds only letters, digits and _"
+        "an id starts with a letter and holds only letters, digits and _".to_string()
     } else if RESERVED_WORDS.contains(&id) {
-        "this word belongs to the condition language (and, or, not, true, false)"
+        "this word belongs to the condition language (and, or, not, true, false)".to_string()
+    } else if let Some(problem) = too_long(id) {
+        problem
     } else {
         return Ok(());
     };
     Err(c.at_id(
         event,
         &format!("{kind}.{}", quoted_key(id)),
-        format!("'{id}' cannot be an id: {problem}"),
+        format!("'{}' cannot be an id: {problem}", excerpt(id)),
     ))
+}
+
+/// Why an id or a modifier name is too long, if it is.
+fn too_long(id: &str) -> Option<String> {
+    let chars = id.chars().count();
+    (chars > MAX_ID_CHARS)
+        .then(|| format!("it is {chars} characters long; at most {MAX_ID_CHARS} are allowed"))
 }
 
 /// A key as TOML would need it written: bare when it can be, quoted otherwise.
@@ -192,6 +220,9 @@ pub fn compile(document: &Document, sources: &Sources) -> Result<Model, Scenario
             "scenario.id",
             "must be letters, digits, _ or - (it names the output folder)",
         ));
+    }
+    if let Some(problem) = too_long(&id) {
+        return Err(c.error(id_loc, "scenario.id", problem));
     }
     let title = c
         .text(&meta.title, "scenario.title")?
@@ -377,7 +408,7 @@ pub fn compile(document: &Document, sources: &Sources) -> Result<Model, Scenario
     })?;
     let horizon_default = outcome_index(default_loc, "horizon.default")?;
 
-    Ok(Model::new(Definition {
+    let model = Model::new(Definition {
         id,
         title,
         description,
@@ -395,7 +426,24 @@ pub fn compile(document: &Document, sources: &Sources) -> Result<Model, Scenario
         outcomes,
         horizon_rules,
         horizon_default,
-    }))
+    });
+    // ISO 8601 dates have four-digit years: a date past 9999 would be written `+10000-01-01`,
+    // which no spreadsheet reads as a date.
+    if let Some(loc) = &meta.start {
+        let last = model.date_of(horizon);
+        if last.is_none_or(|d| d > NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX))
+        {
+            return Err(c.error(
+                loc,
+                "scenario.start",
+                format!(
+                    "step {horizon} would begin after 9999-12-31, where four-digit dates end; \
+                     choose an earlier start or a shorter horizon"
+                ),
+            ));
+        }
+    }
+    Ok(model)
 }
 
 fn horizon_only(id: &str) -> String {

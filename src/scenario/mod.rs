@@ -173,10 +173,11 @@ fn parse(sources: &Sources, index: usize) -> Result<Document, ScenarioError> {
             place: if key.is_empty() {
                 place
             } else {
-                format!("{place}: {key}")
+                format!("{place}: {}", crate::text::excerpt(&key))
             },
+            // One line: every message is printed escaped, so a line break would show as `\n`.
             message: format!(
-                "{}\n    {}",
+                "{} (the line reads {})",
                 e.message().trim_end(),
                 compile::echo(line.trim())
             ),
@@ -244,12 +245,34 @@ fn load_layers(
     Ok(base)
 }
 
-/// `extends` names a file relative to the extending file's folder, or a built-in preset.
+/// `extends` names a `.toml` file relative to the extending file's folder, or a built-in
+/// preset. A scenario may come from someone else, so `extends` cannot name an absolute path,
+/// and a file that does not look like a scenario is refused before it is parsed: its content
+/// (a key file, `/proc/self/environ`) never reaches an error message.
 fn resolve_extends(child: &Source, name: &str) -> Result<Source, String> {
+    if Path::new(name).is_absolute() {
+        return Err(format!(
+            "'{name}' is an absolute path; extends names a file relative to this file's folder \
+             (or a preset), so that a scenario reads the same files wherever it is"
+        ));
+    }
     if let Some(dir) = &child.dir {
         let path = dir.join(name);
+        if name.ends_with(".toml") && path.is_file() {
+            let source = file_source(&path).map_err(|e| e.to_string())?;
+            if !looks_like_a_scenario(&source.text) {
+                return Err(format!(
+                    "'{name}' does not look like a scenario file (no [scenario], [events.*], \
+                     [outcomes.*], [horizon] or extends), so it is not read; its content is not \
+                     shown"
+                ));
+            }
+            return Ok(source);
+        }
         if path.is_file() {
-            return file_source(&path).map_err(|e| e.to_string());
+            return Err(format!(
+                "'{name}' is not a .toml file; extends names a scenario file (.toml) or a preset"
+            ));
         }
     }
     let preset = name.strip_suffix(".toml").unwrap_or(name);
@@ -264,6 +287,25 @@ fn resolve_extends(child: &Source, name: &str) -> Result<Source, String> {
                 .unwrap_or_default()
         )),
     }
+}
+
+/// Whether `text` has a line that starts a scenario table or key: what any scenario file, even
+/// one that changes a single value of its parent, has.
+fn looks_like_a_scenario(text: &str) -> bool {
+    const STARTS: [&str; 9] = [
+        "[scenario",
+        "[events",
+        "[outcomes",
+        "[horizon",
+        "extends",
+        "scenario.",
+        "events.",
+        "outcomes.",
+        "horizon.",
+    ];
+    text.lines()
+        .map(str::trim_start)
+        .any(|line| STARTS.iter().any(|start| line.starts_with(start)))
 }
 
 /// `--set key=value` is one line of TOML; a value that is not valid TOML is taken as a string,

@@ -2,6 +2,7 @@
 //! it becomes a line number in an error message.
 
 use crate::error::ScenarioError;
+use crate::text::excerpt;
 use std::ops::Range;
 use std::path::PathBuf;
 
@@ -59,7 +60,7 @@ impl Sources {
         message: impl Into<String>,
     ) -> ScenarioError {
         ScenarioError {
-            place: format!("{}: {key}", self.place(index, span)),
+            place: format!("{}: {}", self.place(index, span), excerpt(key)),
             message: message.into(),
         }
     }
@@ -73,24 +74,22 @@ pub fn file_error(name: &str, message: impl Into<String>) -> ScenarioError {
     }
 }
 
-/// Reads a scenario file, refusing huge files and text that is not UTF-8.
+/// Reads a scenario file, refusing anything but a regular file (a FIFO or a device would
+/// hang or never end), huge files, and text that is not UTF-8.
 pub fn read_file(path: &std::path::Path) -> Result<String, ScenarioError> {
-    use std::io::Read;
+    use crate::files::{read_regular, ReadError};
     let name = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|e| file_error(&name, e.to_string()))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| file_error(&name, e.to_string()))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(file_error(
-            &name,
-            format!(
+    let bytes = read_regular(path, MAX_FILE_BYTES, true).map_err(|e| {
+        let message = match e {
+            ReadError::Io(e) => e.to_string(),
+            ReadError::NotAFile => "not a regular file".to_string(),
+            ReadError::TooLarge => format!(
                 "file is larger than {} KiB; a scenario file is a few KiB of TOML",
                 MAX_FILE_BYTES / 1024
             ),
-        ));
-    }
+        };
+        file_error(&name, message)
+    })?;
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;

@@ -193,6 +193,11 @@ pub struct PathRecord {
 }
 
 impl PathRecord {
+    /// The memory a record of `model` holds, in bytes (with the allocator's bookkeeping).
+    pub fn bytes(model: &Model) -> usize {
+        std::mem::size_of::<PathRecord>() + model.events().len() * std::mem::size_of::<u32>() + 16
+    }
+
     pub fn new(model: &Model) -> PathRecord {
         PathRecord {
             path: 0,
@@ -247,6 +252,24 @@ pub struct Kernel<'m> {
 }
 
 impl<'m> Kernel<'m> {
+    /// The most memory a kernel of `model` can hold, in bytes: a full cache of state tables,
+    /// each with buffers of the largest sizes `StateTable::fill` can give them (vectors grown
+    /// by pushing have a power of two as capacity), plus the index.
+    pub fn max_bytes(model: &Model) -> usize {
+        use std::mem::size_of;
+        let pushed = |n: usize| n.next_power_of_two().max(4);
+        let items = model.events().len() + 1;
+        let outcomes = model.outcomes().len();
+        let buffers = pushed(items) * (size_of::<Item>() + size_of::<f64>() + size_of::<u64>())
+            + pushed(WAIT_TABLE_STEPS) * size_of::<u64>()
+            + pushed(outcomes) * (size_of::<usize>() + size_of::<u64>());
+        // Six allocations of 16 bytes of bookkeeping each; the index has at most two buckets
+        // per table, of a key, a value and a control byte.
+        let table = size_of::<StateTable>() + buffers + 6 * 16;
+        let index = 2 * (size_of::<((u64, u16), usize)>() + 1);
+        MAX_CACHED_TABLES * (table + index)
+    }
+
     pub fn new(model: &'m Model, seed: u64) -> Kernel<'m> {
         Kernel {
             model,

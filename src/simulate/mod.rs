@@ -21,6 +21,27 @@ use std::sync::Mutex;
 pub const CHUNK: u64 = 8192;
 /// Chunks per thread in a wave; a wave is the unit of progress reports and cancellation.
 const CHUNKS_PER_THREAD: u64 = 4;
+/// What the threads of a run may hold together, in bytes: a run uses fewer threads than
+/// asked when the scenario is so large that more would need more (the numbers do not depend
+/// on the thread count, so only the speed changes).
+pub const THREADS_MEMORY: usize = 1 << 30;
+
+/// The most memory one worker thread holds for `model`, in bytes: its kernel's table cache,
+/// its tally, and, with `keep_records`, its share of a wave's path records (held twice while
+/// they are put in order).
+pub fn bytes_per_thread(model: &Model, keep_records: bool) -> usize {
+    let records = if keep_records {
+        2 * (CHUNK * CHUNKS_PER_THREAD) as usize * PathRecord::bytes(model)
+    } else {
+        0
+    };
+    Kernel::max_bytes(model) + Tally::bytes(model) + records
+}
+
+/// The most threads a run of `model` may use within [`THREADS_MEMORY`].
+pub fn max_threads(model: &Model, keep_records: bool) -> usize {
+    (THREADS_MEMORY / bytes_per_thread(model, keep_records)).max(1)
+}
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -54,28 +75,28 @@ pub fn run<E>(
     cancel: &AtomicBool,
     mut on_wave: impl FnMut(Wave<'_>) -> Result<(), E>,
 ) -> Result<Tally, RunError<E>> {
-    let kernels = per_thread(pool, || Kernel::new(model, options.seed));
-    let mut total = Tally::new(model);
+    let workers = per_thread(pool, || {
+        (Kernel::new(model, options.seed), Tally::new(model))
+    });
     in_waves(
         options,
         pool,
         cancel,
-        |slot, a, b| {
-            let mut kernel = lock(&kernels[slot]);
-            simulate_chunk(&mut kernel, model, a, b, options.keep_records, cancel)
+        &workers,
+        |(kernel, tally), a, b| {
+            simulate_chunk(kernel, tally, model, a, b, options.keep_records, cancel)
         },
-        |results, paths_done| {
-            let mut records = Vec::new();
-            for (tally, chunk_records) in results {
-                total.merge(&tally);
-                records.extend(chunk_records);
-            }
+        |records, paths_done| {
             on_wave(Wave {
                 paths_done,
                 records: &records,
             })
         },
     )?;
+    let mut total = Tally::new(model);
+    for worker in workers {
+        total.merge(&worker.into_inner().unwrap_or_else(|e| e.into_inner()).1);
+    }
     Ok(total)
 }
 
@@ -88,55 +109,56 @@ pub fn run_paired(
     cancel: &AtomicBool,
     mut progress: impl FnMut(u64),
 ) -> Result<Paired, RunError<std::convert::Infallible>> {
-    let kernels = per_thread(pool, || {
-        models
+    let workers = per_thread(pool, || {
+        let kernels: Vec<Kernel<'_>> = models
             .iter()
             .map(|m| Kernel::new(m, options.seed))
-            .collect::<Vec<_>>()
+            .collect();
+        (kernels, Paired::new(models))
     });
-    let mut total = Paired::new(models);
     in_waves(
         options,
         pool,
         cancel,
-        |slot, a, b| {
-            let mut kernels = lock(&kernels[slot]);
-            let mut chunk = Paired::new(models);
-            chunk.simulate(&mut kernels, a, b, cancel);
-            chunk
+        &workers,
+        |(kernels, paired), a, b| {
+            paired.simulate(kernels, a, b, cancel);
+            Vec::new()
         },
-        |results, paths_done| {
-            results.iter().for_each(|chunk| total.merge(chunk));
+        |_, paths_done| {
             progress(paths_done);
             Ok(())
         },
     )?;
+    let mut total = Paired::new(models);
+    for worker in workers {
+        total.merge(&worker.into_inner().unwrap_or_else(|e| e.into_inner()).1);
+    }
     Ok(total)
 }
 
-/// One value per worker thread, each taken by one chunk at a time.
+/// One worker state per thread of `pool`, for the whole run: a chunk adds its paths to the
+/// state of the thread that ran it. Counts are integers, so which thread counted a path cannot
+/// change a total, and memory does not grow with the number of chunks in a wave.
 fn per_thread<S>(pool: &rayon::ThreadPool, make: impl Fn() -> S) -> Vec<Mutex<S>> {
     (0..pool.current_num_threads())
         .map(|_| Mutex::new(make()))
         .collect()
 }
 
-fn lock<S>(slot: &Mutex<S>) -> std::sync::MutexGuard<'_, S> {
-    slot.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Splits the run into waves of chunks, simulates each wave's chunks in parallel with
-/// `chunk(thread slot, first path, end)`, and hands their results, in path order, to `wave`.
-fn in_waves<T: Send, E>(
+/// Splits the run into waves of chunks and simulates each wave's chunks in parallel with
+/// `chunk(worker state, first path, end)`; hands the records of each wave, in path order, to
+/// `wave`.
+fn in_waves<S: Send, E>(
     options: &RunOptions,
     pool: &rayon::ThreadPool,
     cancel: &AtomicBool,
-    chunk: impl Fn(usize, u64, u64) -> T + Sync,
-    mut wave: impl FnMut(Vec<T>, u64) -> Result<(), E>,
+    workers: &[Mutex<S>],
+    chunk: impl Fn(&mut S, u64, u64) -> Vec<PathRecord> + Sync,
+    mut wave: impl FnMut(Vec<PathRecord>, u64) -> Result<(), E>,
 ) -> Result<(), RunError<E>> {
-    let threads = pool.current_num_threads() as u64;
     let end = options.first_path + options.paths;
-    let wave_paths = CHUNK * CHUNKS_PER_THREAD * threads;
+    let wave_paths = CHUNK * CHUNKS_PER_THREAD * workers.len() as u64;
     let mut wave_start = options.first_path;
     while wave_start < end {
         if cancel.load(Ordering::Relaxed) {
@@ -147,19 +169,21 @@ fn in_waves<T: Send, E>(
             .step_by(CHUNK as usize)
             .map(|a| (a, wave_end.min(a + CHUNK)))
             .collect();
-        let results: Vec<T> = pool.install(|| {
+        let results: Vec<Vec<PathRecord>> = pool.install(|| {
             chunks
                 .par_iter()
                 .map(|&(a, b)| {
-                    let slot = rayon::current_thread_index().unwrap_or(0) % threads as usize;
-                    chunk(slot, a, b)
+                    let slot = rayon::current_thread_index().unwrap_or(0) % workers.len();
+                    let mut worker = workers[slot].lock().unwrap_or_else(|e| e.into_inner());
+                    chunk(&mut worker, a, b)
                 })
                 .collect()
         });
         if cancel.load(Ordering::Relaxed) {
             return Err(RunError::Cancelled);
         }
-        wave(results, wave_end - options.first_path).map_err(RunError::Caller)?;
+        let records: Vec<PathRecord> = results.into_iter().flatten().collect();
+        wave(records, wave_end - options.first_path).map_err(RunError::Caller)?;
         wave_start = wave_end;
     }
     Ok(())
@@ -167,13 +191,13 @@ fn in_waves<T: Send, E>(
 
 fn simulate_chunk(
     kernel: &mut Kernel<'_>,
+    tally: &mut Tally,
     model: &Model,
     first: u64,
     end: u64,
     keep_records: bool,
     cancel: &AtomicBool,
-) -> (Tally, Vec<PathRecord>) {
-    let mut tally = Tally::new(model);
+) -> Vec<PathRecord> {
     let mut records = Vec::new();
     let mut record = PathRecord::new(model);
     for path in first..end {
@@ -187,19 +211,21 @@ fn simulate_chunk(
             records.push(record.clone());
         }
     }
-    (tally, records)
+    records
 }
 
 /// Simulates paths `[first, end)` on the current thread: for tests and small runs.
 pub fn tally_serial(model: &Model, seed: u64, first: u64, end: u64) -> Tally {
     let mut kernel = Kernel::new(model, seed);
+    let mut tally = Tally::new(model);
     simulate_chunk(
         &mut kernel,
+        &mut tally,
         model,
         first,
         end,
         false,
         &AtomicBool::new(false),
-    )
-    .0
+    );
+    tally
 }

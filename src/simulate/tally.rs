@@ -32,6 +32,13 @@ impl Tally {
         }
     }
 
+    /// The memory a tally of `model` holds, in bytes.
+    pub fn bytes(model: &Model) -> usize {
+        let (events, outcomes) = (model.events().len(), model.outcomes().len());
+        let counts = (events + outcomes) * (model.horizon() as usize + 1) + events * outcomes;
+        std::mem::size_of::<Tally>() + counts * std::mem::size_of::<u64>()
+    }
+
     pub fn add(&mut self, record: &PathRecord) {
         self.paths += 1;
         self.outcome_steps[record.outcome * self.width + record.step as usize] += 1;

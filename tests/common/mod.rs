@@ -44,3 +44,18 @@ label = "No deal"
 [horizon]
 default = "none"
 "#;
+
+/// A scenario `id` of `events` independent events of probability `p` per step, possible at
+/// every step of `horizon`, and one horizon outcome: the shape that makes the exact solver's
+/// work grow as 2^events.
+#[allow(dead_code)] // not every test file uses every helper
+pub fn independent_events(id: &str, horizon: u32, events: usize, p: f64) -> String {
+    let mut text = format!("[scenario]\nid = \"{id}\"\nhorizon = {horizon}\n");
+    for i in 0..events {
+        text.push_str(&format!(
+            "[events.e{i}]\nlabel = \"Event {i}\"\np = {p:?}\n"
+        ));
+    }
+    text.push_str("[outcomes.end]\nlabel = \"End\"\n[horizon]\ndefault = \"end\"\n");
+    text
+}
