@@ -76,8 +76,13 @@ fn exit_code(err: &anyhow::Error) -> u8 {
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    let mode = if cli.quiet {
+        progress_bar::Mode::Quiet
+    } else {
+        progress_bar::Mode::Auto
+    };
     match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(args, mode),
         Command::Exact(args) => run_exact(args),
         Command::Check(args) => {
             let loaded = load(&args)?;
@@ -96,9 +101,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             print!("{}", pathcast::output::analysis::params(&loaded.model));
             Ok(())
         }
-        Command::Sensitivity(args) => run_sensitivity(args),
-        Command::Sweep(args) => run_sweep(args),
-        Command::Compare(args) => run_compare(args),
+        Command::Sensitivity(args) => run_sensitivity(args, mode),
+        Command::Sweep(args) => run_sweep(args, mode),
+        Command::Compare(args) => run_compare(args, mode),
     }
 }
 
@@ -133,7 +138,7 @@ fn cancel_flag() -> Arc<AtomicBool> {
     flag
 }
 
-fn run(args: RunArgs) -> anyhow::Result<()> {
+fn run(args: RunArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
     let loaded = load(&args.scenario)?;
     let settings = RunSettings {
         paths: args.paths,
@@ -170,7 +175,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let bar = progress_bar::new(planned);
+    let bar = progress_bar::new(planned, mode);
     let started = Instant::now();
     let result = job::run(&loaded, &settings, &cancel, |done| bar.set_position(done));
     bar.finish_and_clear();
@@ -344,6 +349,7 @@ fn analyse<T>(
     loaded: &scenario::Loaded,
     args: &AnalysisArgs,
     variants: u64,
+    mode: progress_bar::Mode,
     work: impl FnOnce(&Evaluator<'_>, Option<pathcast::report::Report>) -> anyhow::Result<T>,
 ) -> anyhow::Result<(T, job::AnalysisOutput<'static>, usize)> {
     let model = &loaded.model;
@@ -362,7 +368,7 @@ fn analyse<T>(
     };
     let pool = pool(args.simulation.threads)?;
     let cancel = cancel_flag();
-    let bar = progress_bar::new(monte_carlo.paths.saturating_mul(variants));
+    let bar = progress_bar::new(monte_carlo.paths.saturating_mul(variants), mode);
     let progress = |more: u64| bar.inc(more);
     let (evaluator, base) = Evaluator::new(
         model,
@@ -374,8 +380,8 @@ fn analyse<T>(
         &progress,
     )?;
     if evaluator.used() == analysis::Used::Exact {
-        // Nothing is simulated: no bar of paths.
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        // Nothing is simulated: no progress of paths.
+        bar.hide();
     }
     let result = work(&evaluator, base);
     bar.finish_and_clear();
@@ -392,7 +398,7 @@ fn analyse<T>(
     Ok((result?, output, evaluator.threads()))
 }
 
-fn run_sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
+fn run_sensitivity(args: SensitivityArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
     let loaded = load(&args.scenario)?;
     let model = &loaded.model;
     let wanted = analysis::sensitivity::Settings {
@@ -425,6 +431,7 @@ fn run_sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
         &loaded,
         &args.analysis,
         2 * plan.len() as u64 + 1,
+        mode,
         |e, base| analysis::sensitivity::run(model, &plan, args.events, e, base),
     )?;
     print!("{}", pathcast::output::analysis::tornado(&result, &outcome));
@@ -450,13 +457,13 @@ fn run_sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_sweep(args: SweepArgs) -> anyhow::Result<()> {
+fn run_sweep(args: SweepArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
     let loaded = load(&args.scenario)?;
     let model = &loaded.model;
     let axes = analysis::sweep::plan(model, &args.vary)?;
     let points: usize = axes.iter().map(|a| a.values.len()).product();
     let started = Instant::now();
-    let (result, mut output, _) = analyse(&loaded, &args.analysis, points as u64, |e, _| {
+    let (result, mut output, _) = analyse(&loaded, &args.analysis, points as u64, mode, |e, _| {
         analysis::sweep::run(model, axes, e)
     })?;
     print!("{}", pathcast::output::analysis::sweep(&result, model));
@@ -485,7 +492,7 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_compare(args: CompareArgs) -> anyhow::Result<()> {
+fn run_compare(args: CompareArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
     let mut scenarios: Vec<scenario::Loaded> = Vec::new();
     for spec in &args.scenarios {
         scenarios.push(load(&ScenarioArgs {
@@ -523,7 +530,7 @@ fn run_compare(args: CompareArgs) -> anyhow::Result<()> {
     };
     let pool = pool(args.simulation.threads)?;
     let cancel = cancel_flag();
-    let bar = progress_bar::new(paths);
+    let bar = progress_bar::new(paths, mode);
     let list: Vec<analysis::compare::Scenario<'_>> = scenarios
         .iter()
         .zip(&names)
