@@ -3,6 +3,7 @@
 pub mod csv;
 pub mod manifest;
 pub mod prism;
+pub mod tally_file;
 
 use crate::error::OutputError;
 use std::io::Write;
