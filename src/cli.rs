@@ -31,6 +31,8 @@ pub enum Command {
     List,
     /// Write the scenario in a model checker's language (PRISM)
     Export(ExportArgs),
+    /// Add up the shard folders of one run (run --shard) into the output of the whole run
+    Merge(MergeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -70,6 +72,27 @@ pub struct RunArgs {
     /// Also solve the scenario exactly and compare every probability with the estimate
     #[arg(long)]
     pub check_exact: bool,
+    /// Run shard I of K of the --paths: paths [floor(I*N/K), floor((I+1)*N/K)), with the
+    /// counts `pathcast merge` adds up; `auto` reads a Slurm array task or a Kubernetes
+    /// JOB_COMPLETION_INDEX (docs/sharding.md) [default folder: output/<id>-shard-I-of-K]
+    #[arg(long, value_name = "I/K|auto", conflicts_with = "first_path")]
+    pub shard: Option<pathcast::shard::ShardSpec>,
+    /// With --shard auto and JOB_COMPLETION_INDEX: the number of shards K
+    #[arg(long, value_name = "K", requires = "shard", value_parser = clap::value_parser!(u64).range(1..))]
+    pub shards: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shard folders written by `pathcast run --shard`, in any order
+    #[arg(required = true, value_name = "SHARD_FOLDER")]
+    pub folders: Vec<PathBuf>,
+    /// Output folder [default: output/<scenario id>, as one run of all the paths]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write into an --out folder that holds other files or another scenario's results
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

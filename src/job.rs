@@ -24,9 +24,11 @@ pub struct RunSettings {
     pub force: bool,
     /// The command line, recorded in the manifest.
     pub command: String,
+    /// For a shard (`--shard`, set by `shard::plan`): also write its tally file.
+    pub shard: Option<crate::shard::ShardOfRun>,
 }
 
-const MONTE_CARLO: &str = "monte-carlo";
+pub(crate) const MONTE_CARLO: &str = "monte-carlo";
 const EXACT: &str = "exact";
 
 /// The run was stopped by a signal; nothing was written.
@@ -143,6 +145,9 @@ pub fn run(
     manifest.first_path = Some(options.first_path);
     manifest.paths = Some(options.paths);
     manifest.threads = Some(threads);
+    if let Some(shard) = &settings.shard {
+        crate::shard::write_tally(&mut set, &mut manifest, model, &tally, shard)?;
+    }
     let committed = write_outputs(loaded, &report, set, manifest)?;
     Ok(Finished {
         report,
@@ -176,7 +181,7 @@ pub fn exact(
     })
 }
 
-fn manifest(loaded: &Loaded, settings: &RunSettings, method: &str) -> Manifest {
+pub(crate) fn manifest(loaded: &Loaded, settings: &RunSettings, method: &str) -> Manifest {
     Manifest {
         pathcast_version: env!("CARGO_PKG_VERSION").to_string(),
         method: method.to_string(),
@@ -190,6 +195,8 @@ fn manifest(loaded: &Loaded, settings: &RunSettings, method: &str) -> Manifest {
         threads: None,
         created: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         files: Vec::new(),
+        shard: None,
+        merged_shards: Vec::new(),
     }
 }
 
@@ -200,7 +207,7 @@ fn csv_error(out: &Path, name: &str, source: ::csv::Error) -> OutputError {
     }
 }
 
-fn write_outputs(
+pub(crate) fn write_outputs(
     loaded: &Loaded,
     report: &Report,
     mut set: OutputSet,
@@ -219,10 +226,7 @@ fn write_outputs(
         let bytes = build(model, report).map_err(|e| csv_error(&out, name, e))?;
         set.write(name, &bytes)?;
     }
-    let scenario_text = format!(
-        "# The scenario of this run with every extends and --set applied.\n{}",
-        loaded.resolved
-    );
+    let scenario_text = format!("{}{}", export::manifest::SCENARIO_HEADER, loaded.resolved);
     set.write(export::manifest::SCENARIO_FILE, scenario_text.as_bytes())?;
     manifest.files = set.names();
     manifest.files.push(export::manifest::FILE_NAME.to_string());

@@ -9,10 +9,12 @@ pub mod error;
 pub mod exact;
 pub mod export;
 pub mod job;
+pub mod merge;
 pub mod model;
 pub mod output;
 pub mod report;
 pub mod scenario;
+pub mod shard;
 pub mod simulate;
 pub mod stats;
 

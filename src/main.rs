@@ -2,8 +2,8 @@ mod cli;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{Cli, Command, ExactArgs, ExportArgs, RunArgs, ScenarioArgs, TraceArgs};
-use pathcast::error::SettingError;
+use cli::{Cli, Command, ExactArgs, ExportArgs, MergeArgs, RunArgs, ScenarioArgs, TraceArgs};
+use pathcast::error::{SettingError, ShardError};
 use pathcast::job::{self, Interrupted, RunSettings};
 use pathcast::output::{describe, progress_bar, summary, table, trace};
 use pathcast::{compare, exact, scenario, OutputError, ScenarioError};
@@ -49,6 +49,7 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         EXIT_DISAGREE
     } else if err.is::<ScenarioError>()
         || err.is::<SettingError>()
+        || err.is::<ShardError>()
         || matches!(err.downcast_ref(), Some(OutputError::BadFolder { .. }))
     {
         EXIT_BAD_INPUT
@@ -73,6 +74,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Export(args) => run_export(args),
+        Command::Merge(args) => run_merge(args),
     }
 }
 
@@ -99,7 +101,7 @@ fn cancel_flag() -> Arc<AtomicBool> {
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
     let loaded = load(&args.scenario)?;
-    let settings = RunSettings {
+    let mut settings = RunSettings {
         paths: args.paths,
         seed: args.seed,
         first_path: args.first_path,
@@ -108,7 +110,11 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         paths_csv: args.paths_csv,
         force: args.force,
         command: command_line(),
+        shard: None,
     };
+    if let Some(spec) = args.shard {
+        pathcast::shard::plan(spec, args.shards, &loaded, &mut settings)?;
+    }
     let paths = settings.paths.unwrap_or(loaded.model.paths);
     let cancel = cancel_flag();
     let bar = progress_bar::new(paths);
@@ -205,6 +211,32 @@ fn wrote(finished: &job::Finished) -> String {
         "wrote"
     };
     format!("{verb} {}", finished.out.display())
+}
+
+fn run_merge(args: MergeArgs) -> anyhow::Result<()> {
+    let merged = pathcast::merge::merge(&pathcast::merge::MergeSettings {
+        folders: args.folders,
+        out: args.out,
+        force: args.force,
+        command: command_line(),
+    })?;
+    for (repeat, of) in &merged.duplicates {
+        eprintln!(
+            "note: {} repeats {} (the same paths and counts); counted once",
+            repeat.display(),
+            of.display()
+        );
+    }
+    print!(
+        "{}",
+        summary::render(&merged.model, &merged.finished.report)
+    );
+    println!(
+        "\nmerged {} shards; {}",
+        merged.shards,
+        wrote(&merged.finished)
+    );
+    Ok(())
 }
 
 fn run_trace(args: TraceArgs) -> anyhow::Result<()> {
