@@ -2,7 +2,6 @@
 //! bytes of one run; every set of shards that is not exactly one whole run is refused with
 //! exit code 2 and nothing written; `--shard auto` reads the batch system's variables.
 
-use sha2::{Digest, Sha256};
 use std::fs;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
@@ -169,6 +168,17 @@ fn shards_of_any_split_merge_to_the_bytes_of_one_run() {
     };
     assert_eq!(names("merged1"), names("single"));
     assert!(names("split1/shard-0").contains(&"tally.txt".to_string()));
+
+    // Shards of different splits that tile [0, N): half of 2, then quarters 2 and 3 of 4.
+    shard(d, "half0", 0, 2, PATHS, 5);
+    shard(d, "quarter2", 2, 4, PATHS, 5);
+    shard(d, "quarter3", 3, 4, PATHS, 5);
+    merge(
+        d,
+        &["quarter3", "half0", "quarter2"].map(String::from),
+        "mixed",
+    );
+    assert_same_as(d, "single", "mixed");
 }
 
 #[test]
@@ -462,9 +472,6 @@ fn move_one_path(text: &str) -> String {
 /// Recomputes the checksum line, as a careless tool might after an edit.
 fn reseal(text: &str) -> String {
     let body = &text[..text.trim_end().rfind('\n').unwrap() + 1];
-    let sum: String = Sha256::digest(body.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sum = pathcast::export::manifest::sha256_hex(body);
     format!("{body}sha256 {sum}\n")
 }

@@ -16,9 +16,9 @@
 //! sha256 <SHA-256 of every byte before this line>
 //! ```
 
+use super::manifest::sha256_hex;
 use crate::model::Model;
 use crate::simulate::Tally;
-use sha2::{Digest, Sha256};
 use std::fmt::Write;
 
 pub const FILE_NAME: &str = "tally.txt";
@@ -32,10 +32,6 @@ pub struct TallyOf {
     pub seed: u64,
     pub first_path: u64,
     pub paths: u64,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn counts_line(out: &mut String, kind: &str, id: &str, counts: &[u64]) {
@@ -65,7 +61,7 @@ pub fn write(model: &Model, tally: &Tally, of: &TallyOf) -> String {
     for (o, outcome) in model.outcomes.iter().enumerate() {
         counts_line(&mut out, "joint", &outcome.id, tally.joint_row(o));
     }
-    let checksum = hex(&Sha256::digest(out.as_bytes()));
+    let checksum = sha256_hex(&out);
     let _ = writeln!(out, "sha256 {checksum}");
     out
 }
@@ -141,7 +137,7 @@ pub fn read(model: &Model, text: &str) -> Result<(TallyOf, Tally), String> {
             "line 1: '{first}' is not '{MAGIC}' (not a tally file, or one of another version)"
         ));
     }
-    let checksum = hex(&Sha256::digest(body.as_bytes()));
+    let checksum = sha256_hex(body);
     if last != format!("sha256 {checksum}\n") {
         return Err(
             "the last line is not the file's 'sha256' checksum: the file is truncated or was \
@@ -202,7 +198,7 @@ mod tests {
     /// Rewrites the checksum line, as a careless hand edit with a tool that "fixes" it might.
     fn resealed(text: &str) -> String {
         let body = &text[..text.trim_end().rfind('\n').unwrap() + 1];
-        format!("{body}sha256 {}\n", hex(&Sha256::digest(body.as_bytes())))
+        format!("{body}sha256 {}\n", sha256_hex(body))
     }
 
     #[test]
