@@ -77,7 +77,8 @@ pub struct RunArgs {
     /// JOB_COMPLETION_INDEX (docs/sharding.md) [default folder: output/<id>-shard-I-of-K]
     #[arg(long, value_name = "I/K|auto", conflicts_with = "first_path")]
     pub shard: Option<pathcast::shard::ShardSpec>,
-    /// With --shard auto and JOB_COMPLETION_INDEX: the number of shards K
+    /// With --shard auto: the number of shards K, of which the Slurm task id or the
+    /// JOB_COMPLETION_INDEX is the shard index (needed for JOB_COMPLETION_INDEX)
     #[arg(long, value_name = "K", requires = "shard", value_parser = clap::value_parser!(u64).range(1..))]
     pub shards: Option<u64>,
 }
