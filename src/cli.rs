@@ -42,6 +42,8 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Differences between scenarios or variants, run over the same paths (paired)
     Compare(CompareArgs),
+    /// Add up the shard folders of one run (run --shard) into the output of the whole run
+    Merge(MergeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -89,6 +91,28 @@ pub struct RunArgs {
     /// [default: 1000000000]
     #[arg(long, requires = "precision", value_parser = clap::value_parser!(u64).range(1..=i64::MAX as u64))]
     pub max_paths: Option<u64>,
+    /// Run shard I of K of the --paths: paths [floor(I*N/K), floor((I+1)*N/K)), with the
+    /// counts `pathcast merge` adds up; `auto` reads a Slurm array task or a Kubernetes
+    /// JOB_COMPLETION_INDEX (docs/sharding.md) [default folder: output/<id>-shard-I-of-K]
+    #[arg(long, value_name = "I/K|auto", conflicts_with_all = ["first_path", "precision"])]
+    pub shard: Option<pathcast::shard::ShardSpec>,
+    /// With --shard auto: the number of shards K, of which the Slurm task id or the
+    /// JOB_COMPLETION_INDEX is the shard index (needed for JOB_COMPLETION_INDEX)
+    #[arg(long, value_name = "K", requires = "shard", value_parser = clap::value_parser!(u64).range(1..))]
+    pub shards: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shard folders written by `pathcast run --shard`, in any order
+    #[arg(required = true, value_name = "SHARD_FOLDER")]
+    pub folders: Vec<PathBuf>,
+    /// Output folder [default: output/<scenario id>, as one run of all the paths]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write into an --out folder that holds other files or another scenario's results
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// How an analysis computes: the options shared by sensitivity and sweep.

@@ -26,6 +26,11 @@ pub enum OutputError {
     BadOut { path: PathBuf, message: String },
 }
 
+/// Shard folders that cannot be merged into one run: the message names the folders.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ShardError(pub String);
+
 /// A run setting (a flag or its default from the scenario) that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

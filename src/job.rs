@@ -28,6 +28,8 @@ pub struct RunSettings {
     pub precision: Option<f64>,
     /// With `precision`: stop at this many paths even if the precision is not reached.
     pub max_paths: Option<u64>,
+    /// For a shard (`--shard`, set by `shard::plan`): also write its tally file.
+    pub shard: Option<crate::shard::ShardOfRun>,
 }
 
 /// Paths at the first checkpoint of a run to a precision; each later checkpoint doubles it.
@@ -45,7 +47,7 @@ pub struct PrecisionStop {
     pub reached: bool,
 }
 
-const MONTE_CARLO: &str = "monte-carlo";
+pub(crate) const MONTE_CARLO: &str = "monte-carlo";
 const EXACT: &str = "exact";
 
 /// The run was stopped by a signal; nothing was written.
@@ -263,6 +265,9 @@ pub fn run(
     manifest.max_paths = settings
         .precision
         .map(|_| settings.max_paths.unwrap_or(DEFAULT_MAX_PATHS));
+    if let Some(shard) = &settings.shard {
+        crate::shard::write_tally(&mut set, &mut manifest, model, &tally, shard)?;
+    }
     let committed = write_outputs(loaded, &report, set, manifest)?;
     Ok(Finished {
         report,
@@ -330,7 +335,7 @@ pub fn exact(
     })
 }
 
-fn manifest(loaded: &Loaded, settings: &RunSettings, method: &str) -> Manifest {
+pub(crate) fn manifest(loaded: &Loaded, settings: &RunSettings, method: &str) -> Manifest {
     Manifest {
         pathcast_version: env!("CARGO_PKG_VERSION").to_string(),
         method: method.to_string(),
@@ -348,6 +353,8 @@ fn manifest(loaded: &Loaded, settings: &RunSettings, method: &str) -> Manifest {
         engine: None,
         created: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         files: Vec::new(),
+        shard: None,
+        merged_shards: Vec::new(),
     }
 }
 
@@ -358,7 +365,7 @@ fn csv_error(out: &Path, name: &str, source: ::csv::Error) -> OutputError {
     }
 }
 
-fn write_outputs(
+pub(crate) fn write_outputs(
     loaded: &Loaded,
     report: &Report,
     set: OutputSet,
@@ -413,10 +420,7 @@ fn commit_tables(
         } else {
             format!("scenario-{name}.toml")
         };
-        let text = format!(
-            "# The scenario of this run with every extends and --set applied.\n{}",
-            loaded.resolved
-        );
+        let text = format!("{}{}", export::manifest::SCENARIO_HEADER, loaded.resolved);
         set.write(&file, text.as_bytes())?;
     }
     manifest.files = set.names();

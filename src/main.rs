@@ -3,11 +3,11 @@ mod cli;
 use anyhow::Context;
 use clap::Parser;
 use cli::{
-    AnalysisArgs, Cli, Command, CompareArgs, ExactArgs, ExportArgs, RunArgs, ScenarioArgs,
-    SensitivityArgs, SimulationArgs, SweepArgs, TraceArgs,
+    AnalysisArgs, Cli, Command, CompareArgs, ExactArgs, ExportArgs, MergeArgs, RunArgs,
+    ScenarioArgs, SensitivityArgs, SimulationArgs, SweepArgs, TraceArgs,
 };
 use pathcast::analysis::{self, Evaluator, MethodChoice, MonteCarlo};
-use pathcast::error::SettingError;
+use pathcast::error::{SettingError, ShardError};
 use pathcast::export::{analysis as analysis_tables, html};
 use pathcast::job::{self, Interrupted, RunSettings};
 use pathcast::output::{describe, progress_bar, summary, table, trace};
@@ -67,6 +67,7 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         EXIT_DISAGREE
     } else if err.is::<ScenarioError>()
         || err.is::<SettingError>()
+        || err.is::<ShardError>()
         || matches!(err.downcast_ref(), Some(OutputError::BadOut { .. }))
     {
         EXIT_BAD_INPUT
@@ -104,6 +105,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Sensitivity(args) => run_sensitivity(args, mode),
         Command::Sweep(args) => run_sweep(args, mode),
         Command::Compare(args) => run_compare(args, mode),
+        Command::Merge(args) => run_merge(args),
     }
 }
 
@@ -140,7 +142,7 @@ fn cancel_flag() -> Arc<AtomicBool> {
 
 fn run(args: RunArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
     let loaded = load(&args.scenario)?;
-    let settings = RunSettings {
+    let mut settings = RunSettings {
         paths: args.paths,
         seed: args.seed,
         first_path: args.first_path,
@@ -151,7 +153,11 @@ fn run(args: RunArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
         command: command_line(),
         precision: args.precision,
         max_paths: args.max_paths,
+        shard: None,
     };
+    if let Some(spec) = args.shard {
+        pathcast::shard::plan(spec, args.shards, &loaded, &mut settings)?;
+    }
     // One row above the header row's worth: what Excel and LibreOffice Calc open at most.
     const SPREADSHEET_ROWS: u64 = 1_048_575;
     if settings.paths_csv && settings.paths.unwrap_or(loaded.model.paths()) > SPREADSHEET_ROWS {
@@ -285,6 +291,32 @@ fn wrote(finished: &job::Written) -> String {
         "wrote"
     };
     format!("{verb} {}", printable(&finished.out.display().to_string()))
+}
+
+fn run_merge(args: MergeArgs) -> anyhow::Result<()> {
+    let merged = pathcast::merge::merge(&pathcast::merge::MergeSettings {
+        folders: args.folders,
+        out: args.out,
+        force: args.force,
+        command: command_line(),
+    })?;
+    for (repeat, of) in &merged.duplicates {
+        eprintln!(
+            "note: {} repeats {} (the same paths and counts); counted once",
+            repeat.display(),
+            of.display()
+        );
+    }
+    print!(
+        "{}",
+        summary::render(&merged.loaded, &merged.finished.report)
+    );
+    println!(
+        "\nmerged {} shards; {}",
+        merged.shards,
+        wrote(&merged.finished.written)
+    );
+    Ok(())
 }
 
 fn run_trace(args: TraceArgs) -> anyhow::Result<()> {

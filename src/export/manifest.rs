@@ -8,6 +8,9 @@ pub const FILE_NAME: &str = "manifest.toml";
 pub const MAX_BYTES: u64 = 1 << 20;
 /// The resolved scenario, written beside the results: a standalone scenario file.
 pub const SCENARIO_FILE: &str = "scenario.toml";
+/// The first line of `scenario.toml`; the resolved scenario follows it.
+pub const SCENARIO_HEADER: &str =
+    "# The scenario of this run with every extends and --set applied.\n";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Manifest {
@@ -45,6 +48,12 @@ pub struct Manifest {
     pub created: String,
     /// The files of this run, in the folder.
     pub files: Vec<String>,
+    /// For a shard folder (`run --shard`): which part of which run it holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::shard::ShardOfRun>,
+    /// For a folder written by `pathcast merge`: the shards it adds up, in path order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_shards: Vec<crate::shard::MergedShard>,
 }
 
 pub fn sha256_hex(text: &str) -> String {

@@ -6,6 +6,7 @@ pub mod html;
 pub mod manifest;
 pub mod prism;
 pub mod svg;
+pub mod tally_file;
 pub mod xlsx;
 
 use crate::error::OutputError;

@@ -80,4 +80,79 @@ impl Tally {
     pub fn joint(&self, o: usize, e: usize) -> u64 {
         self.joint[o * self.events + e]
     }
+
+    /// The joint counts of outcome `o`, one per event.
+    pub fn joint_row(&self, o: usize) -> &[u64] {
+        &self.joint[o * self.events..(o + 1) * self.events]
+    }
+
+    /// A tally of `model` from counts read back from a file, in the layout of the accessors:
+    /// one row per outcome and per event, indexed by step, and one joint row per outcome.
+    /// Refuses counts that no run could produce, so that the tables derived from a tally
+    /// (which subtract counts) never see an impossible one.
+    pub fn from_counts(
+        model: &Model,
+        paths: u64,
+        outcome_rows: &[Vec<u64>],
+        event_rows: &[Vec<u64>],
+        joint_rows: &[Vec<u64>],
+    ) -> Result<Tally, String> {
+        let mut tally = Tally::new(model);
+        tally.paths = paths;
+        let shape = [
+            (
+                "outcome",
+                outcome_rows,
+                tally.width,
+                &mut tally.outcome_steps,
+            ),
+            ("event", event_rows, tally.width, &mut tally.event_steps),
+            ("joint", joint_rows, tally.events, &mut tally.joint),
+        ];
+        for (kind, rows, width, flat) in shape {
+            if rows.len() * width != flat.len() || rows.iter().any(|r| r.len() != width) {
+                return Err(format!(
+                    "{kind} rows do not have the scenario's shape ({width} counts each)"
+                ));
+            }
+            flat.copy_from_slice(&rows.concat());
+        }
+        tally.check()?;
+        Ok(tally)
+    }
+
+    /// What holds for every tally of real paths: each path ends in one outcome at a step from
+    /// 1, each event happens at most once per path, and a path with an event ends in an
+    /// outcome with it.
+    fn check(&self) -> Result<(), String> {
+        let sum = |row: &[u64]| row.iter().try_fold(0u64, |a, &b| a.checked_add(b));
+        let outcomes = self.outcome_steps.len() / self.width;
+        let mut ended = Some(0u64);
+        for o in 0..outcomes {
+            let row = self.outcome_by_step(o);
+            let total = sum(row).filter(|&t| t <= self.paths);
+            let joint_ok = total.is_some_and(|t| self.joint_row(o).iter().all(|&j| j <= t));
+            if row[0] != 0 || !joint_ok {
+                return Err(format!("the counts of outcome {} are inconsistent", o + 1));
+            }
+            ended = ended.zip(total).and_then(|(a, b)| a.checked_add(b));
+        }
+        if ended != Some(self.paths) {
+            return Err(format!(
+                "the outcome counts add up to {} paths, not {}",
+                ended.map_or("more than 2^64".to_string(), |n| n.to_string()),
+                self.paths
+            ));
+        }
+        for e in 0..self.events {
+            let row = self.event_by_step(e);
+            let with_event: Option<u64> = (0..outcomes)
+                .map(|o| self.joint(o, e))
+                .try_fold(0u64, |a, b| a.checked_add(b));
+            if row[0] != 0 || sum(row).filter(|&t| t <= self.paths) != with_event {
+                return Err(format!("the counts of event {} are inconsistent", e + 1));
+            }
+        }
+        Ok(())
+    }
 }
