@@ -3,10 +3,30 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+/// A number of paths as people write it: `1000000`, `1_000_000` or `1e6` (a whole number,
+/// from 1 to 2^63 - 1).
+pub fn path_count(text: &str) -> Result<u64, String> {
+    let plain = text.trim().replace('_', "");
+    let value = if plain.chars().all(|c| c.is_ascii_digit()) && !plain.is_empty() {
+        plain.parse::<u64>().ok()
+    } else {
+        plain
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.fract() == 0.0 && *x >= 1.0 && *x < 9.223_372_036_854_776e18)
+            .map(|x| x as u64)
+    };
+    value
+        .filter(|&n| (1..=i64::MAX as u64).contains(&n))
+        .ok_or_else(|| {
+            format!("'{text}' is not a whole number of paths from 1 to 2^63 - 1 (e.g. 1000000, 1_000_000 or 1e6)")
+        })
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "pathcast",
-    version,
+    version = env!("PATHCAST_LONG_VERSION"),
     about = "Seeded, parallel Monte Carlo simulation of negotiation scenarios",
     after_help = "Exit codes: 0 success, 1 runtime failure (e.g. a write error), 2 bad input \
                   (scenario file or flags), 3 Monte Carlo and exact disagree (--check-exact), \
@@ -44,6 +64,14 @@ pub enum Command {
     Compare(CompareArgs),
     /// Add up the shard folders of one run (run --shard) into the output of the whole run
     Merge(MergeArgs),
+    /// Print a preset's scenario file, with its comments
+    Show(ShowArgs),
+    /// Write a commented starter scenario that extends a preset
+    Init(InitArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell)
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `pathcast man > pathcast.1`
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -59,8 +87,8 @@ pub struct ScenarioArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub scenario: ScenarioArgs,
-    /// Number of paths [default: the scenario's `paths`]
-    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=i64::MAX as u64))]
+    /// Number of paths, e.g. 1000000, 1_000_000 or 1e6 [default: the scenario's `paths`]
+    #[arg(long, allow_negative_numbers = true, value_parser = path_count)]
     pub paths: Option<u64>,
     /// Random seed [default: the scenario's `seed`]
     #[arg(long, allow_negative_numbers = true)]
@@ -89,7 +117,7 @@ pub struct RunArgs {
     pub precision: Option<f64>,
     /// With --precision: stop at this many paths even if the precision is not reached
     /// [default: 1000000000]
-    #[arg(long, requires = "precision", value_parser = clap::value_parser!(u64).range(1..=i64::MAX as u64))]
+    #[arg(long, requires = "precision", value_parser = path_count)]
     pub max_paths: Option<u64>,
     /// Run shard I of K of the --paths: paths [floor(I*N/K), floor((I+1)*N/K)), with the
     /// counts `pathcast merge` adds up; `auto` reads a Slurm array task or a Kubernetes
@@ -131,8 +159,8 @@ pub struct AnalysisArgs {
 /// Monte Carlo settings and the output folder of an analysis.
 #[derive(Debug, Args)]
 pub struct SimulationArgs {
-    /// Monte Carlo paths per variant [default: the scenario's `paths`]
-    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=i64::MAX as u64))]
+    /// Monte Carlo paths per variant, e.g. 1e6 [default: the scenario's `paths`]
+    #[arg(long, allow_negative_numbers = true, value_parser = path_count)]
     pub paths: Option<u64>,
     /// Random seed, the same for every variant [default: the scenario's `seed`]
     #[arg(long, allow_negative_numbers = true)]
@@ -223,9 +251,12 @@ pub struct ExactArgs {
 pub struct TraceArgs {
     #[command(flatten)]
     pub scenario: ScenarioArgs,
-    /// The path to tell (its index in any run with the same seed)
-    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
-    pub path: u64,
+    /// The path to tell (its index in any run with the same seed): `trace baseline 42`
+    #[arg(value_name = "PATH", allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64), required_unless_present = "path", conflicts_with = "path")]
+    pub index: Option<u64>,
+    /// The same as the PATH argument
+    #[arg(long = "path", value_name = "PATH", allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
+    pub path: Option<u64>,
     /// Random seed [default: the scenario's `seed`]
     #[arg(long, allow_negative_numbers = true)]
     pub seed: Option<u64>,
@@ -235,10 +266,35 @@ pub struct TraceArgs {
 pub struct ExportArgs {
     #[command(flatten)]
     pub scenario: ScenarioArgs,
-    /// Write a PRISM-language DTMC (for PRISM or Storm; see docs/prism-export.md)
-    #[arg(long, required = true)]
+    /// Write a PRISM-language DTMC (for PRISM or Storm; see docs/prism-export.md); the only
+    /// format so far, and the default
+    #[arg(long)]
     pub prism: bool,
     /// Write to this file (atomically) instead of standard output
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The preset (see `pathcast list`)
+    pub preset: String,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The scenario file to write, e.g. my_variant.toml
+    pub file: PathBuf,
+    /// The preset or scenario file it extends
+    #[arg(long, default_value = "baseline")]
+    pub from: String,
+    /// Replace the file if it exists
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    pub shell: clap_complete::Shell,
 }

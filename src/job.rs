@@ -374,17 +374,29 @@ pub(crate) fn write_outputs(
     use export::xlsx::{Sheet, SheetChart};
     let model = &loaded.model;
     type Table = fn(&crate::Model, &Report) -> Result<Vec<u8>, ::csv::Error>;
-    let builders: [(&str, Table, SheetChart); 4] = [
+    let builders: [(&str, Table, SheetChart); 5] = [
         (tables::OUTCOMES, tables::outcomes, SheetChart::Bars),
         (tables::EVENTS, tables::events, SheetChart::Bars),
         (tables::TIMELINE, tables::timeline, SheetChart::Lines),
         (tables::CONDITIONAL, tables::conditional, SheetChart::None),
+        (tables::LABELS, tables::labels, SheetChart::None),
     ];
     let mut built = Vec::new();
     for (name, build, _) in builders {
         let bytes = build(model, report).map_err(|e| csv_error(set.dir(), name, e))?;
         built.push((name, bytes));
     }
+    let labels: Vec<(String, String)> = model
+        .events()
+        .iter()
+        .map(|e| (e.id.clone(), e.label.clone()))
+        .chain(
+            model
+                .outcomes()
+                .iter()
+                .map(|o| (o.id.clone(), o.label.clone())),
+        )
+        .collect();
     let sheets: Vec<Sheet<'_>> = built
         .iter()
         .zip(&builders)
@@ -392,6 +404,7 @@ pub(crate) fn write_outputs(
             name: name.trim_end_matches(".csv"),
             csv: bytes,
             chart: *chart,
+            labels: &labels,
         })
         .collect();
     let workbook = export::xlsx::workbook(&sheets).map_err(|e| OutputError::Io {

@@ -42,6 +42,12 @@ fn main() -> ExitCode {
         // --help and --version: pathcast's own text, on stdout.
         Err(err) if !err.use_stderr() => err.exit(),
         Err(err) => {
+            if let Some(text) = never_guess_force(&err) {
+                for line in text.lines() {
+                    eprintln!("{}", message(line));
+                }
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
             // Clap quotes the offending argument as typed: escaped, like every message.
             for line in err.render().to_string().trim_end().lines() {
                 eprintln!("{}", message(line));
@@ -58,6 +64,32 @@ fn main() -> ExitCode {
             ExitCode::from(exit_code(&err))
         }
     }
+}
+
+/// `--force` writes into folders that hold other files: clap must not suggest it (and put it in
+/// a usage line to copy) for a mistyped flag such as `--forc` or `--format`.
+fn never_guess_force(err: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let suggests_force = match err.get(ContextKind::SuggestedArg) {
+        Some(ContextValue::String(s)) => s.contains("--force"),
+        Some(ContextValue::Strings(list)) => list.iter().any(|s| s.contains("--force")),
+        _ => false,
+    };
+    if !suggests_force {
+        return None;
+    }
+    let typed = match err.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(s)) => s.clone(),
+        _ => "the argument".to_string(),
+    };
+    Some(format!(
+        "error: unexpected argument '{typed}' found\n\n  (pathcast never guesses --force, which \
+         writes into a folder that holds other files; type it in full if that is what you \
+         mean)\n\nFor more information, try '--help'."
+    ))
 }
 
 fn exit_code(err: &anyhow::Error) -> u8 {
@@ -106,6 +138,23 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Sweep(args) => run_sweep(args, mode),
         Command::Compare(args) => run_compare(args, mode),
         Command::Merge(args) => run_merge(args),
+        Command::Show(args) => {
+            let text = scenario::presets::get(&args.preset)
+                .ok_or_else(|| SettingError(scenario::presets::unknown(&args.preset)))?;
+            print!("{text}");
+            Ok(())
+        }
+        Command::Init(args) => run_init(args),
+        Command::Completions(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut command, "pathcast", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
+            Ok(())
+        }
     }
 }
 
@@ -322,13 +371,15 @@ fn run_merge(args: MergeArgs) -> anyhow::Result<()> {
 fn run_trace(args: TraceArgs) -> anyhow::Result<()> {
     let loaded = load(&args.scenario)?;
     let seed = args.seed.unwrap_or(loaded.model.seed());
-    print!("{}", trace::render(&loaded.model, seed, args.path));
+    let path = args.index.or(args.path).unwrap_or_default();
+    print!("{}", trace::render(&loaded.model, seed, path));
     Ok(())
 }
 
 fn run_export(args: ExportArgs) -> anyhow::Result<()> {
     use std::io::Write;
-    anyhow::ensure!(args.prism, "choose the format to export: --prism");
+    // PRISM is the only format so far, so `--prism` is the default.
+    let _ = args.prism;
     let loaded = load(&args.scenario)?;
     let mut notes = vec![format!("read from: {}", loaded.files.join(", "))];
     notes.extend(args.scenario.sets.iter().map(|set| format!("--set {set}")));
@@ -603,6 +654,59 @@ fn run_compare(args: CompareArgs, mode: progress_bar::Mode) -> anyhow::Result<()
         scenarios.len(),
         started.elapsed().as_secs_f64(),
         wrote(&written)
+    );
+    Ok(())
+}
+
+fn run_init(args: cli::InitArgs) -> anyhow::Result<()> {
+    let base = load(&ScenarioArgs {
+        scenario: args.from.clone(),
+        sets: Vec::new(),
+    })?;
+    let stem = args
+        .file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // `extends` names a preset, or a file beside the new one.
+    let from = std::path::Path::new(&args.from);
+    let extends = if scenario::presets::get(&args.from).is_some() && !from.exists() {
+        args.from.clone()
+    } else {
+        let beside = |p: &std::path::Path| {
+            std::fs::canonicalize(
+                p.parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(".".as_ref()),
+            )
+            .ok()
+        };
+        if beside(from) != beside(&args.file) {
+            return Err(SettingError(format!(
+                "--from {}: a scenario extends a preset or a file in its own folder; write {} \
+                 beside it",
+                args.from,
+                args.file.display()
+            ))
+            .into());
+        }
+        from.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    if args.file.exists() && !args.overwrite {
+        return Err(SettingError(format!(
+            "{}: the file exists; nothing was written (add --overwrite to replace it)",
+            args.file.display()
+        ))
+        .into());
+    }
+    let text = scenario::starter::text(&scenario::starter::id_from(&stem), &extends, &base.model);
+    pathcast::export::write_file(&args.file, text.as_bytes(), &job::protected(&base))?;
+    println!(
+        "wrote {}: it extends '{extends}'; edit it, then `pathcast run {}`",
+        printable(&args.file.display().to_string()),
+        printable(&args.file.display().to_string())
     );
     Ok(())
 }

@@ -519,3 +519,148 @@ fn rerun_replaces_the_earlier_set_of_files() {
     assert!(!out.join("paths.csv").exists(), "stale paths.csv kept");
     assert!(read(out.join("manifest.toml")).contains("paths = 200"));
 }
+
+#[test]
+fn path_counts_are_read_as_people_write_them() {
+    let dir = TempDir::new().unwrap();
+    for (paths, expected) in [("1e3", "1000"), ("1_500", "1500"), ("2000", "2000")] {
+        pathcast(dir.path())
+            .args(["run", "baseline", "--paths", paths, "--out", "o", "-q"])
+            .assert()
+            .success()
+            .stderr("");
+        assert!(
+            read(dir.path().join("o/manifest.toml")).contains(&format!("paths = {expected}")),
+            "{paths}"
+        );
+    }
+    for bad in ["2.5", "1.5e0", "0", "-3", "1e30", "many"] {
+        pathcast(dir.path())
+            .args(["run", "baseline", "--paths", bad])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("whole number of paths"));
+    }
+}
+
+#[test]
+fn trace_takes_the_path_as_an_argument_and_export_defaults_to_prism() {
+    let dir = TempDir::new().unwrap();
+    let by_flag = pathcast(dir.path())
+        .args(["trace", "baseline", "--path", "7"])
+        .output()
+        .unwrap();
+    let by_argument = pathcast(dir.path())
+        .args(["trace", "baseline", "7"])
+        .output()
+        .unwrap();
+    assert!(by_flag.status.success());
+    assert_eq!(by_flag.stdout, by_argument.stdout);
+    let prism = pathcast(dir.path())
+        .args(["export", "baseline"])
+        .output()
+        .unwrap();
+    let explicit = pathcast(dir.path())
+        .args(["export", "baseline", "--prism"])
+        .output()
+        .unwrap();
+    assert!(prism.status.success());
+    assert_eq!(prism.stdout, explicit.stdout);
+    assert!(String::from_utf8_lossy(&prism.stdout).contains("dtmc"));
+}
+
+#[test]
+fn show_prints_a_preset_and_init_starts_a_variant_of_it() {
+    let dir = TempDir::new().unwrap();
+    let shown = pathcast(dir.path())
+        .args(["show", "sanctions"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&shown.stdout),
+        pathcast::scenario::presets::get("sanctions").unwrap()
+    );
+    pathcast(dir.path())
+        .args(["init", "my variant.toml", "--from", "sanctions"])
+        .assert()
+        .success();
+    let text = read(dir.path().join("my variant.toml"));
+    assert!(text.contains("extends = \"sanctions\"") && text.contains("id = \"my_variant\""));
+    assert!(text.contains("# [events.meeting]\n# p = "), "{text}");
+    pathcast(dir.path())
+        .args(["check", "my variant.toml"])
+        .assert()
+        .success();
+    // An existing file is not replaced without --overwrite.
+    pathcast(dir.path())
+        .args(["init", "my variant.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--overwrite"));
+    assert_eq!(read(dir.path().join("my variant.toml")), text);
+}
+
+#[test]
+fn a_misspelt_preset_gets_a_suggestion_and_force_is_never_guessed() {
+    let dir = TempDir::new().unwrap();
+    pathcast(dir.path())
+        .args(["run", "sanctons"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean 'sanctions'?"));
+    for typo in ["--forc", "--fo", "--forces"] {
+        pathcast(dir.path())
+            .args(["run", "baseline", typo])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!("'{typo}'")))
+            .stderr(predicate::str::contains("Usage: pathcast run --force").not())
+            .stderr(predicate::str::contains("similar argument exists: '--force'").not());
+    }
+    assert!(!dir.path().join("output").exists());
+}
+
+#[test]
+fn completions_man_page_and_version() {
+    let dir = TempDir::new().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = pathcast(dir.path())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("sensitivity")
+        );
+    }
+    let man = pathcast(dir.path()).arg("man").output().unwrap();
+    assert!(String::from_utf8_lossy(&man.stdout).contains(".TH pathcast 1"));
+    pathcast(dir.path())
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(format!(
+            "pathcast {}",
+            env!("CARGO_PKG_VERSION")
+        )));
+}
+
+#[test]
+fn tables_fit_the_terminal_width() {
+    let dir = TempDir::new().unwrap();
+    let out = pathcast(dir.path())
+        .env("COLUMNS", "100")
+        .args(["check", "baseline"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The description wraps by itself; the tables are cut to 100 columns with an ellipsis.
+    assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+    assert!(text.contains('\u{2026}'));
+    // Without a terminal or COLUMNS, every character.
+    let piped = pathcast(dir.path())
+        .env_remove("COLUMNS")
+        .args(["check", "baseline"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&piped.stdout).contains("Putin and Zelenskiy meet in person"));
+}

@@ -1395,7 +1395,7 @@ fn outcome_without_p_with_a_modifier() {
 fn paths_zero() {
     refuse_run_args(&["--paths", "0"])
         .says("--paths")
-        .says("0 is not in 1..");
+        .says("not a whole number of paths from 1 to 2^63 - 1");
 }
 
 #[test]
@@ -1409,14 +1409,14 @@ fn paths_negative() {
 fn paths_beyond_u64() {
     refuse_run_args(&["--paths", "99999999999999999999999"])
         .says("--paths")
-        .says("too large");
+        .says("not a whole number of paths from 1 to 2^63 - 1");
 }
 
 #[test]
 fn paths_of_two_to_the_63() {
     refuse_run_args(&["--paths", "9223372036854775808"])
         .says("--paths")
-        .says("9223372036854775808 is not in 1..=9223372036854775807");
+        .says("'9223372036854775808' is not a whole number of paths from 1 to 2^63 - 1");
 }
 
 #[test]

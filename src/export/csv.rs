@@ -11,6 +11,7 @@ pub const EVENTS: &str = "events.csv";
 pub const TIMELINE: &str = "timeline.csv";
 pub const CONDITIONAL: &str = "conditional.csv";
 pub const PATHS: &str = "paths.csv";
+pub const LABELS: &str = "labels.csv";
 
 /// Quantiles of the step reported for outcomes and events.
 const QUANTILES: [(f64, &str); 3] = [(0.1, "p10"), (0.5, "median"), (0.9, "p90")];
@@ -166,6 +167,23 @@ pub fn timeline(model: &Model, report: &Report) -> Result<Vec<u8>, csv::Error> {
                 .map(|l| number(l.by_step_cumulative[t as usize])),
         );
         rows.push(row);
+    }
+    to_bytes(rows)
+}
+
+/// One row per event and outcome: its id, whether it is an event or an outcome, and its label,
+/// so that a chart of `timeline.csv` (whose columns are ids) can show labels.
+pub fn labels(model: &Model, _: &Report) -> Result<Vec<u8>, csv::Error> {
+    let mut rows = vec![vec!["id".to_string(), "kind".into(), "label".into()]];
+    for event in model.events() {
+        rows.push(vec![event.id.clone(), "event".into(), event.label.clone()]);
+    }
+    for outcome in model.outcomes() {
+        rows.push(vec![
+            outcome.id.clone(),
+            "outcome".into(),
+            outcome.label.clone(),
+        ]);
     }
     to_bytes(rows)
 }

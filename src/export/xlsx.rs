@@ -12,6 +12,8 @@ use rust_xlsxwriter::{
 };
 
 pub const FILE: &str = "results.xlsx";
+/// The sheet of ids and labels (`labels.csv`); its third column holds the labels.
+const LABELS_SHEET: &str = "labels";
 
 /// Widest column, in characters.
 const MAX_WIDTH: usize = 60;
@@ -21,6 +23,10 @@ pub struct Sheet<'a> {
     pub name: &'a str,
     pub csv: &'a [u8],
     pub chart: SheetChart,
+    /// (id, label) of the scenario's events and outcomes, in the order of the rows of the
+    /// `labels` sheet: a chart's series are named by a reference to their label's cell (a
+    /// literal name would be read as a formula or a range if the label looked like one).
+    pub labels: &'a [(String, String)],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +102,7 @@ fn add_sheet(book: &mut Workbook, sheet: &Sheet<'_>) -> Result<(), XlsxError> {
     match sheet.chart {
         SheetChart::None => {}
         SheetChart::Bars => bar_chart(worksheet, sheet.name, header, last)?,
-        SheetChart::Lines => line_chart(worksheet, sheet.name, header, last)?,
+        SheetChart::Lines => line_chart(worksheet, sheet, header, last)?,
     }
     Ok(())
 }
@@ -140,11 +146,12 @@ fn bar_chart(
 }
 
 fn line_chart(
-    sheet: &mut Worksheet,
-    name: &str,
+    worksheet: &mut Worksheet,
+    sheet: &Sheet<'_>,
     header: &[String],
     last: u32,
 ) -> Result<(), XlsxError> {
+    let name = sheet.name;
     let x = column(header, "date")
         .or(column(header, "step"))
         .unwrap_or(0);
@@ -154,13 +161,17 @@ fn line_chart(
         .unwrap_or(1) as u16;
     let mut chart = Chart::new(ChartType::Line);
     for c in first_value..header.len() as u16 {
-        chart
+        let id = &header[c as usize];
+        let series = chart
             .add_series()
             .set_categories((name, 1, x, last, x))
-            .set_values((name, 1, c, last, c))
-            .set_name((name, 0, c));
+            .set_values((name, 1, c, last, c));
+        match sheet.labels.iter().position(|(i, _)| i == id) {
+            Some(row) => series.set_name((LABELS_SHEET, row as u32 + 1, 2)),
+            None => series.set_name((name, 0, c)),
+        };
     }
     chart.title().set_name("Cumulative probability by step");
-    sheet.insert_chart(1, header.len() as u16 + 1, &chart)?;
+    worksheet.insert_chart(1, header.len() as u16 + 1, &chart)?;
     Ok(())
 }

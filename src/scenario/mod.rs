@@ -6,6 +6,7 @@ pub mod condition;
 pub mod document;
 pub mod presets;
 pub mod source;
+pub mod starter;
 
 use crate::error::ScenarioError;
 use crate::model::Model;
@@ -48,12 +49,7 @@ pub fn load_from(spec: &str, sets: &[String], cwd: &Path) -> Result<Loaded, Scen
 
 /// Loads the built-in preset `name`, whatever the current folder holds.
 pub fn load_preset(name: &str, sets: &[String]) -> Result<Loaded, ScenarioError> {
-    let text = presets::get(name).ok_or_else(|| {
-        file_error(
-            name,
-            format!("no such preset (presets: {})", presets::names().join(", ")),
-        )
-    })?;
+    let text = presets::get(name).ok_or_else(|| file_error(name, presets::unknown(name)))?;
     load_source(preset_source(name, text), sets)
 }
 
@@ -124,13 +120,7 @@ fn find(spec: &str, cwd: &Path, notes: &mut Vec<String>) -> Result<Source, Scena
     }
     let looks_like_path = spec.contains('/') || spec.contains('\\') || spec.ends_with(".toml");
     if looks_like_path || presets::get(spec).is_none() {
-        return Err(file_error(
-            spec,
-            format!(
-                "no such scenario file or preset (presets: {})",
-                presets::names().join(", ")
-            ),
-        ));
+        return Err(file_error(spec, presets::unknown(spec)));
     }
     // `spec` is a preset name here (no `.toml`, checked above).
     let (name, builtin) = (spec, presets::get(spec).unwrap_or_default());

@@ -33,6 +33,22 @@ pub fn names() -> Vec<&'static str> {
     PRESETS.iter().map(|(name, _)| *name).collect()
 }
 
+/// "no such preset" with the closest name when the name looks misspelt, and the list.
+pub fn unknown(name: &str) -> String {
+    let closest = names()
+        .into_iter()
+        .map(|n| (strsim::damerau_levenshtein(n, name), n))
+        .min()
+        .filter(|&(distance, n)| distance <= 2.max(n.len() / 3));
+    let guess = closest
+        .map(|(_, n)| format!("; did you mean '{n}'?"))
+        .unwrap_or_default();
+    format!(
+        "no such scenario file or preset{guess} (presets: {})",
+        names().join(", ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
