@@ -431,10 +431,11 @@ fn analysis_settings(simulation: &SimulationArgs) -> RunSettings {
 fn analyse<T>(
     loaded: &scenario::Loaded,
     args: &AnalysisArgs,
+    analysis_name: &'static str,
     variants: u64,
     mode: progress_bar::Mode,
     work: impl FnOnce(&Evaluator<'_>, Option<pathcast::report::Report>) -> anyhow::Result<T>,
-) -> anyhow::Result<(T, job::AnalysisOutput<'static>, usize)> {
+) -> anyhow::Result<(T, job::AnalysisOutput<'static>)> {
     let model = &loaded.model;
     let monte_carlo = MonteCarlo {
         paths: args.simulation.paths.unwrap_or(model.paths()),
@@ -470,7 +471,7 @@ fn analyse<T>(
     bar.finish_and_clear();
     let used = evaluator.used();
     let output = job::AnalysisOutput {
-        analysis: "",
+        analysis: analysis_name,
         engine: used.name(),
         simulated: match used {
             analysis::Used::MonteCarlo { paths, seed } => Some((seed, paths)),
@@ -478,7 +479,7 @@ fn analyse<T>(
         },
         threads: evaluator.threads(),
     };
-    Ok((result?, output, evaluator.threads()))
+    Ok((result?, output))
 }
 
 fn run_sensitivity(args: SensitivityArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
@@ -510,15 +511,15 @@ fn run_sensitivity(args: SensitivityArgs, mode: progress_bar::Mode) -> anyhow::R
         None => model.outcomes()[0].id.clone(),
     };
     let started = Instant::now();
-    let (result, mut output, _) = analyse(
+    let (result, output) = analyse(
         &loaded,
         &args.analysis,
+        "sensitivity",
         2 * plan.len() as u64 + 1,
         mode,
         |e, base| analysis::sensitivity::run(model, &plan, args.events, e, base),
     )?;
     print!("{}", pathcast::output::analysis::tornado(&result, &outcome));
-    output.analysis = "sensitivity";
     let written = job::write_analysis(
         &[("", &loaded)],
         &analysis_settings(&args.analysis.simulation),
@@ -546,11 +547,15 @@ fn run_sweep(args: SweepArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
     let axes = analysis::sweep::plan(model, &args.vary)?;
     let points: usize = axes.iter().map(|a| a.values.len()).product();
     let started = Instant::now();
-    let (result, mut output, _) = analyse(&loaded, &args.analysis, points as u64, mode, |e, _| {
-        analysis::sweep::run(model, axes, e)
-    })?;
+    let (result, output) = analyse(
+        &loaded,
+        &args.analysis,
+        "sweep",
+        points as u64,
+        mode,
+        |e, _| analysis::sweep::run(model, axes, e),
+    )?;
     print!("{}", pathcast::output::analysis::sweep(&result, model));
-    output.analysis = "sweep";
     let written = job::write_analysis(
         &[("", &loaded)],
         &analysis_settings(&args.analysis.simulation),

@@ -134,6 +134,17 @@ fn method(report: &Report) -> String {
     }
 }
 
+/// Each line's probability of having happened by each step, labelled.
+fn cumulative(lines: &[crate::report::Line]) -> Vec<Series> {
+    lines
+        .iter()
+        .map(|l| Series {
+            label: l.label.clone(),
+            values: l.by_step_cumulative[1..].to_vec(),
+        })
+        .collect()
+}
+
 /// The report of a `run` or `exact`.
 pub fn run(loaded: &Loaded, report: &Report) -> Vec<u8> {
     let model = &loaded.model;
@@ -175,14 +186,7 @@ pub fn run(loaded: &Loaded, report: &Report) -> Vec<u8> {
             )),
     );
     let axis = step_axis(model);
-    let ended: Vec<Series> = report
-        .outcomes
-        .iter()
-        .map(|l| Series {
-            label: l.label.clone(),
-            values: l.by_step_cumulative[1..].to_vec(),
-        })
-        .collect();
+    let ended = cumulative(&report.outcomes);
     page.section(
         "How paths end over time",
         &(svg::stacked(
@@ -193,14 +197,7 @@ pub fn run(loaded: &Loaded, report: &Report) -> Vec<u8> {
             "probability",
         ) + "<p class=\"meta\">An outcome reached only at the horizon appears at the last step.</p>"),
     );
-    let events: Vec<Series> = report
-        .events
-        .iter()
-        .map(|l| Series {
-            label: l.label.clone(),
-            values: l.by_step_cumulative[1..].to_vec(),
-        })
-        .collect();
+    let events = cumulative(&report.events);
     page.section(
         "Events by date",
         &svg::lines(
