@@ -2,7 +2,7 @@
 //! solve with `--set` (or a plain `pathcast run`), paired intervals checked for coverage,
 //! precision stops checked for thread independence, and bad flags refused before any work.
 
-mod common;
+use crate::common;
 
 use common::{pathcast, SMALL_SCENARIO};
 use pathcast::exact::{self, Limits};

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
-mod common;
+use crate::common;
 use common::pathcast;
 
 const TABLES: [&str; 4] = [

@@ -5,7 +5,7 @@ use predicates::prelude::*;
 use std::fs;
 use tempfile::TempDir;
 
-mod common;
+use crate::common;
 use common::pathcast;
 
 /// `events` events over 52 weeks; event i can happen only after event i-1 when `chained`.

@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tempfile::TempDir;
 
-mod common;
+use crate::common;
 
 const DEFAULT_CASES: u32 = 1024;
 /// "pathcast" in ASCII.

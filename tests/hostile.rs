@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tempfile::TempDir;
 
-mod common;
+use crate::common;
 
 /// The scenario file the tests break, one thing at a time.
 const FILE: &str = "hostile.toml";

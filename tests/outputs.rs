@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
-mod common;
+use crate::common;
 use common::pathcast;
 
 /// Everything under `dir`, as sorted relative paths.

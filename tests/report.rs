@@ -2,7 +2,7 @@
 //! `results.xlsx` (typed cells that match the CSV tables), and the golden CSV tables of a small
 //! exact run. Set PATHCAST_UPDATE_GOLDEN=1 to rewrite the golden files after a deliberate change.
 
-mod common;
+use crate::common;
 
 use calamine::{open_workbook, Data, DataType, Reader, Xlsx};
 use common::{pathcast, SMALL_SCENARIO};

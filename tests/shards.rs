@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
-mod common;
+use crate::common;
 use common::pathcast;
 
 /// Every file a merged folder shares with one run, byte for byte (the manifest differs).
