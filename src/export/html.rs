@@ -360,10 +360,13 @@ pub fn compare(loaded: &Loaded, result: &Comparison) -> Vec<u8> {
             .iter()
             .filter(|r| r.scenario == scenario)
             .collect();
-        let widest = rows
-            .iter()
-            .map(|r| r.interval.0.abs().max(r.interval.1.abs()))
-            .fold(0.01, f64::max);
+        // A symmetric axis of four grid steps: each step, half of it, a round number.
+        let widest = svg::nice_ceiling(
+            2.0 * rows
+                .iter()
+                .map(|r| r.interval.0.abs().max(r.interval.1.abs()))
+                .fold(0.001, f64::max),
+        ) / 2.0;
         let bars: Vec<Bar> = rows
             .iter()
             .map(|r| Bar {
@@ -377,7 +380,7 @@ pub fn compare(loaded: &Loaded, result: &Comparison) -> Vec<u8> {
             &svg::bars(
                 "Difference in probability, with 95% paired intervals",
                 &bars,
-                (-widest * 1.1, widest * 1.1),
+                (-widest, widest),
             ),
         );
     }

@@ -77,6 +77,22 @@ pub fn percent(p: f64) -> String {
     format!("{pct:.digits$}%")
 }
 
+/// The smallest "round" number (1, 2 or 5 times a power of ten, times 4 for the four grid
+/// steps of an axis) at or above `x`, so that axis ticks read 10%, 20%, not 11%, 23%.
+pub fn nice_ceiling(x: f64) -> f64 {
+    if x.is_nan() || x <= 0.0 || x.is_infinite() {
+        return 1.0;
+    }
+    let step = x / 4.0;
+    let power = 10f64.powf(step.log10().floor());
+    let nice = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * power)
+        .find(|&s| s >= step * (1.0 - 1e-12))
+        .unwrap_or(10.0 * power);
+    nice * 4.0
+}
+
 /// One bar: a label, a value, and an optional interval drawn as a whisker.
 pub struct Bar {
     pub label: String,
@@ -537,6 +553,14 @@ mod tests {
         let top = format!("{:.1},{:.1}", p.x(1), p.y(1.0));
         assert!(svg.matches(&top).count() >= 2, "{svg}");
         assert_eq!(svg.matches("<path").count(), 3);
+    }
+
+    #[test]
+    fn axes_end_at_round_numbers() {
+        assert!((nice_ceiling(0.45) - 0.8).abs() < 1e-12);
+        assert!((nice_ceiling(0.41) - 0.8).abs() < 1e-12);
+        assert!((nice_ceiling(0.08) - 0.08).abs() < 1e-12);
+        assert!((nice_ceiling(0.031) - 0.04).abs() < 1e-12);
     }
 
     #[test]

@@ -28,10 +28,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failed=0
 checked=0
-for preset in $(target/release/pathcast list | awk 'NR > 1 && NF { print $1 }' | grep -v '^Run$'); do
-  out="$work/$preset"
-  target/release/pathcast run "$preset" --paths 200000 --out "$out" >/dev/null
-  page="$out/report.html"
+# check_page NAME REPORT: renders REPORT and checks it (see check_page.py).
+check_page() {
+  local name=$1 page=$2
   # A fresh profile per page. No name resolves and every connection goes to a closed port on
   # this machine, so neither the page nor the browser's own background services (update
   # checks) reach beyond it; a request the page makes still shows in the NetLog, and the
@@ -39,20 +38,33 @@ for preset in $(target/release/pathcast list | awk 'NR > 1 && NF { print $1 }' |
   timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
     --host-resolver-rules="MAP * ~NOTFOUND" --proxy-server="127.0.0.1:9" \
     --disable-background-networking --disable-component-update --disable-sync \
-    --user-data-dir="$work/profile-$preset" --no-first-run --disable-extensions \
-    --enable-logging=stderr --v=0 --log-net-log="$work/$preset.netlog.json" \
-    --window-size=1000,1600 --screenshot="$work/$preset.png" "file://$page" \
-    >"$work/$preset.log" 2>&1 || true
+    --user-data-dir="$work/profile-$name" --no-first-run --disable-extensions \
+    --enable-logging=stderr --v=0 --log-net-log="$work/$name.netlog.json" \
+    --window-size=1000,1600 --screenshot="$work/$name.png" "file://$page" \
+    >"$work/$name.log" 2>&1 || true
   checked=$((checked + 1))
-  if "$PYTHON" tests/browser/check_page.py "$preset" "$work/$preset.png" \
-    "$work/$preset.netlog.json" "$work/$preset.log"; then
+  if "$PYTHON" tests/browser/check_page.py "$name" "$work/$name.png" \
+    "$work/$name.netlog.json" "$work/$name.log"; then
     if $update_docs; then
       mkdir -p docs/screenshots
-      cp "$work/$preset.png" "docs/screenshots/$preset.png"
+      cp "$work/$name.png" "docs/screenshots/$name.png"
     fi
   else
     failed=$((failed + 1))
   fi
+}
+
+pathcast=target/release/pathcast
+for preset in $("$pathcast" list | awk 'NR > 1 && NF { print $1 }' | grep -v '^Run$'); do
+  "$pathcast" -q run "$preset" --paths 200000 --out "$work/$preset" >/dev/null
+  check_page "$preset" "$work/$preset/report.html"
 done
+# The analyses' reports: a tornado, sweep lines, paired differences.
+"$pathcast" -q sensitivity baseline --out "$work/sensitivity" >/dev/null
+check_page baseline-sensitivity "$work/sensitivity/report.html"
+"$pathcast" -q sweep baseline --vary events.meeting.p=0.005..0.03:6 --out "$work/sweep" >/dev/null
+check_page baseline-sweep "$work/sweep/report.html"
+"$pathcast" -q compare baseline sanctions --paths 200000 --out "$work/compare" >/dev/null
+check_page baseline-compare "$work/compare/report.html"
 echo "browser: $((checked - failed)) passed, $failed failed"
 [[ $checked -gt 0 && $failed -eq 0 ]]
