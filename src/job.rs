@@ -130,6 +130,31 @@ pub fn variant_name(loaded: &Loaded) -> String {
     }
 }
 
+/// The worker threads of a run, `requested` or one per core, but no more than fit
+/// [`simulate::THREADS_MEMORY`] when each holds `per_thread` bytes; with a note when fewer.
+pub fn worker_pool(
+    requested: Option<usize>,
+    per_thread: usize,
+) -> anyhow::Result<(rayon::ThreadPool, Option<String>)> {
+    let requested = threads(requested);
+    let fit = (simulate::THREADS_MEMORY / per_thread.max(1)).max(1);
+    let threads = requested.min(fit);
+    let note = (threads < requested).then(|| {
+        format!(
+            "using {threads} threads, not {requested}: each thread of this scenario needs up \
+             to {:.0} MiB, and a run keeps its threads within {} MiB (the numbers do not depend \
+             on the thread count)",
+            per_thread as f64 / f64::from(1 << 20),
+            simulate::THREADS_MEMORY >> 20
+        )
+    });
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start the worker threads")?;
+    Ok((pool, note))
+}
+
 pub fn threads(requested: Option<usize>) -> usize {
     requested.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
@@ -174,21 +199,10 @@ pub fn run(
         }
     }
     let mut notes = Vec::new();
-    let requested = threads(settings.threads);
-    let threads = requested.min(simulate::max_threads(model, options.keep_records));
-    if threads < requested {
-        notes.push(format!(
-            "using {threads} threads, not {requested}: each thread of this scenario needs up \
-             to {:.0} MiB, and a run keeps its threads within {} MiB (the numbers do not depend \
-             on the thread count)",
-            simulate::bytes_per_thread(model, options.keep_records) as f64 / f64::from(1 << 20),
-            simulate::THREADS_MEMORY >> 20
-        ));
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start the worker threads")?;
+    let per_thread = simulate::bytes_per_thread(model, options.keep_records);
+    let (pool, note) = worker_pool(settings.threads, per_thread)?;
+    notes.extend(note);
+    let threads = pool.current_num_threads();
     let out = settings
         .out
         .clone()

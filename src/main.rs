@@ -408,11 +408,15 @@ fn list() {
 }
 
 /// The thread pool of a command.
-fn pool(threads: Option<u64>) -> anyhow::Result<rayon::ThreadPool> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(job::threads(threads.map(|t| t as usize)))
-        .build()
-        .context("cannot start the worker threads")
+/// The thread pool of an analysis whose threads each simulate `models` side by side.
+fn pool(threads: Option<u64>, models: &[&pathcast::Model]) -> anyhow::Result<rayon::ThreadPool> {
+    let per_thread = models
+        .iter()
+        .map(|m| pathcast::simulate::bytes_per_thread(m, false))
+        .sum();
+    let (pool, note) = job::worker_pool(threads.map(|t| t as usize), per_thread)?;
+    print_notes(note.as_slice());
+    Ok(pool)
 }
 
 fn analysis_settings(simulation: &SimulationArgs) -> RunSettings {
@@ -450,7 +454,8 @@ fn analyse<T>(
         max_states: args.max_states as usize,
         ..exact::Limits::default()
     };
-    let pool = pool(args.simulation.threads)?;
+    // A sensitivity simulates a low and a high variant side by side on each thread.
+    let pool = pool(args.simulation.threads, &[model, model])?;
     let cancel = cancel_flag();
     let bar = progress_bar::new(monte_carlo.paths.saturating_mul(variants), mode);
     let progress = |more: u64| bar.inc(more);
@@ -616,7 +621,8 @@ fn run_compare(args: CompareArgs, mode: progress_bar::Mode) -> anyhow::Result<()
         max_states: args.max_states as usize,
         ..exact::Limits::default()
     };
-    let pool = pool(args.simulation.threads)?;
+    let models: Vec<&pathcast::Model> = scenarios.iter().map(|l| &l.model).collect();
+    let pool = pool(args.simulation.threads, &models)?;
     let cancel = cancel_flag();
     let bar = progress_bar::new(paths, mode);
     let list: Vec<analysis::compare::Scenario<'_>> = scenarios
