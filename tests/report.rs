@@ -98,6 +98,26 @@ fn the_report_is_self_contained_and_escapes_what_the_scenario_says() {
     assert!(html.contains("Talks open") && html.contains("No deal"));
 }
 
+/// A table with a header and no rows (a scenario without events) makes an empty sheet and no
+/// chart, and the run succeeds.
+#[test]
+fn a_scenario_without_events_has_a_workbook_too() {
+    let text = "[scenario]\nid = \"bare\"\nhorizon = 3\nstart = 2025-01-06\n\n\
+                [outcomes.deal]\nlabel = \"Deal\"\np = 0.2\n\n\
+                [outcomes.none]\nlabel = \"No deal\"\n\n[horizon]\ndefault = \"none\"\n";
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("bare.toml"), text).unwrap();
+    for command in ["run", "exact"] {
+        pathcast(dir.path())
+            .args([command, "bare.toml", "--out", command])
+            .assert()
+            .success();
+        let mut book: Xlsx<_> =
+            open_workbook(dir.path().join(command).join("results.xlsx")).unwrap();
+        assert_eq!(book.worksheet_range("events").unwrap().height(), 1);
+    }
+}
+
 /// Every cell of the workbook holds the CSV's value, typed: numbers as numbers, dates as dates.
 #[test]
 fn the_workbook_holds_the_tables_with_typed_cells() {

@@ -99,6 +99,10 @@ fn add_sheet(book: &mut Workbook, sheet: &Sheet<'_>) -> Result<(), XlsxError> {
     }
     worksheet.set_freeze_panes(1, 0)?;
     let last = rows.len() as u32 - 1;
+    if last == 0 {
+        // A header and no rows (a scenario without events): nothing to chart.
+        return Ok(());
+    }
     match sheet.chart {
         SheetChart::None => {}
         SheetChart::Bars => bar_chart(worksheet, sheet.name, header, last)?,
