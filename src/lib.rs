@@ -17,6 +17,7 @@ pub mod report;
 pub mod scenario;
 pub mod simulate;
 pub mod stats;
+pub mod uncertainty;
 
 pub use error::{OutputError, ScenarioError};
 pub use model::Model;
