@@ -4,6 +4,7 @@ pub mod analysis;
 pub mod csv;
 pub mod manifest;
 pub mod prism;
+pub mod uncertainty;
 
 use crate::error::OutputError;
 use std::io::Write;

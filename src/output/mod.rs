@@ -5,6 +5,7 @@ pub mod describe;
 pub mod progress_bar;
 pub mod summary;
 pub mod trace;
+pub mod uncertainty;
 
 /// A probability as a percentage for reading (CSV files keep full precision).
 pub fn percent(p: f64) -> String {
