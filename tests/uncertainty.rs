@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::pathcast;
+use common::{number, pathcast, rows};
 use pathcast::exact::{self, Limits};
 use pathcast::report::Report;
 use pathcast::scenario;
@@ -59,28 +59,6 @@ fn dir_with(text: &str) -> TempDir {
     let dir = TempDir::new().unwrap();
     fs::write(dir.path().join("doubt.toml"), text).unwrap();
     dir
-}
-
-/// The rows of a CSV file as maps from column name to cell.
-fn rows(path: &Path) -> Vec<HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    reader
-        .records()
-        .map(|r| {
-            header
-                .iter()
-                .cloned()
-                .zip(r.unwrap().iter().map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
-fn number(row: &HashMap<String, String>, column: &str) -> f64 {
-    row[column]
-        .parse()
-        .unwrap_or_else(|_| panic!("{column} = {:?} in {row:?}", row[column]))
 }
 
 fn run_ok(dir: &Path, args: &[&str]) -> String {

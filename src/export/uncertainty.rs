@@ -2,6 +2,7 @@
 //! probability across the samples), `sobol.csv` (Sobol indices) and `samples.csv` (one row
 //! per sample, streamed as the samples are computed).
 
+use super::analysis::header;
 use super::csv::{number, to_bytes};
 use crate::model::Model;
 use crate::uncertainty::{Analysis, Sample};
@@ -10,10 +11,6 @@ use std::io::Write;
 pub const UNCERTAINTY: &str = "uncertainty.csv";
 pub const SOBOL: &str = "sobol.csv";
 pub const SAMPLES: &str = "samples.csv";
-
-fn header(names: &[&str]) -> Vec<String> {
-    names.iter().map(|s| s.to_string()).collect()
-}
 
 /// One row per outcome, then per event.
 pub fn uncertainty(analysis: &Analysis) -> Result<Vec<u8>, csv::Error> {
