@@ -128,6 +128,12 @@ pub struct RunArgs {
     /// JOB_COMPLETION_INDEX is the shard index (needed for JOB_COMPLETION_INDEX)
     #[arg(long, value_name = "K", requires = "shard", value_parser = clap::value_parser!(u64).range(1..))]
     pub shards: Option<u64>,
+    #[command(flatten)]
+    pub uncertain: UncertainArgs,
+    /// With uncertain inputs: how each sample is computed (auto: exactly when the scenario
+    /// solves exactly, else from --paths paths per sample [default: 10000])
+    #[arg(long, value_enum, default_value_t = Method::Auto)]
+    pub per_sample: Method,
 }
 
 #[derive(Debug, Args)]
@@ -141,6 +147,14 @@ pub struct MergeArgs {
     /// Write into an --out folder that holds other files or another scenario's results
     #[arg(long)]
     pub force: bool,
+}
+
+/// The options of a scenario with uncertain inputs.
+#[derive(Debug, Args)]
+pub struct UncertainArgs {
+    /// With uncertain inputs: draws of the inputs [default: 1000]
+    #[arg(long, value_name = "K", allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(2..=100_000_000))]
+    pub samples: Option<u64>,
 }
 
 /// How an analysis computes: the options shared by sensitivity and sweep.
@@ -245,6 +259,14 @@ pub struct ExactArgs {
     /// Most reachable event sets the solver may hold at once
     #[arg(long, default_value_t = 1 << 22, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=1 << 32))]
     pub max_states: u64,
+    #[command(flatten)]
+    pub uncertain: UncertainArgs,
+    /// With uncertain inputs: the seed of their draws [default: the scenario's `seed`]
+    #[arg(long, allow_negative_numbers = true)]
+    pub seed: Option<u64>,
+    /// Worker threads [default: one per core]; the numbers do not depend on it
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub threads: Option<u64>,
 }
 
 #[derive(Debug, Args)]

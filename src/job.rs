@@ -1,5 +1,6 @@
 //! A whole `pathcast run` or `pathcast exact`: simulate or solve, then write the output folder.
 
+use crate::analysis::{Evaluator, MethodChoice, MonteCarlo, Used};
 use crate::error::{OutputError, SettingError};
 use crate::exact;
 use crate::export::{self, csv as tables, Committed, Manifest, OutputSet};
@@ -365,6 +366,7 @@ pub(crate) fn manifest(loaded: &Loaded, settings: &RunSettings, method: &str) ->
         precision: None,
         max_paths: None,
         engine: None,
+        samples: None,
         created: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         files: Vec::new(),
         shard: None,
@@ -384,6 +386,17 @@ pub(crate) fn write_outputs(
     report: &Report,
     set: OutputSet,
     manifest: Manifest,
+) -> anyhow::Result<Committed> {
+    write_outputs_with(loaded, report, set, manifest, Vec::new())
+}
+
+/// As [`write_outputs`], with `more` tables after the usual four.
+fn write_outputs_with(
+    loaded: &Loaded,
+    report: &Report,
+    set: OutputSet,
+    manifest: Manifest,
+    more: Vec<(&str, Result<Vec<u8>, ::csv::Error>)>,
 ) -> anyhow::Result<Committed> {
     use export::xlsx::{Sheet, SheetChart};
     let model = &loaded.model;
@@ -426,8 +439,117 @@ pub(crate) fn write_outputs(
         source: e,
     })?;
     built.push((export::xlsx::FILE, workbook));
+    for (name, bytes) in more {
+        built.push((name, bytes.map_err(|e| csv_error(set.dir(), name, e))?));
+    }
     built.push((export::html::FILE, export::html::run(loaded, report)));
     commit_tables(&[("", loaded)], built, set, manifest)
+}
+
+/// How to run a scenario with uncertain inputs, beyond [`RunSettings`].
+pub struct UncertainSettings {
+    /// Draws of the inputs.
+    pub samples: u64,
+    /// How each sample is computed: exact, Monte Carlo, or exact when the scenario solves.
+    pub method: MethodChoice,
+    pub limits: exact::Limits,
+    /// `pathcast exact` (folder `<id>-exact`, method "exact") rather than `pathcast run`.
+    pub exact_command: bool,
+}
+
+pub struct UncertainFinished {
+    pub analysis: crate::uncertainty::Analysis,
+    /// The average report the usual tables were written from.
+    pub report: Report,
+    /// How each sample was computed.
+    pub used: Used,
+    pub written: Written,
+    pub threads: usize,
+}
+
+/// Runs a scenario with uncertain inputs (see [`crate::uncertainty`]) and writes its output
+/// folder: the usual tables (averaged over the samples), `uncertainty.csv`, `sobol.csv` and
+/// `samples.csv` (streamed). The folder is checked before any work.
+pub fn uncertain(
+    loaded: &Loaded,
+    settings: &RunSettings,
+    plan: &UncertainSettings,
+    cancel: &AtomicBool,
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<UncertainFinished> {
+    use crate::export::uncertainty::{self as uncertainty_tables, SamplesWriter, SAMPLES};
+    let model = &loaded.model;
+    let seed = settings.seed.unwrap_or(model.seed());
+    let paths = crate::uncertainty::paths_per_sample(model, settings.paths);
+    let (method, suffix) = if plan.exact_command {
+        (EXACT, "-exact")
+    } else {
+        (MONTE_CARLO, "")
+    };
+    let out = settings
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(loaded, suffix));
+    let mut set = open_output(loaded, &out, method, settings)?;
+    let threads = threads(settings.threads);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start the worker threads")?;
+    let (evaluator, _) = Evaluator::new(
+        model,
+        plan.method,
+        plan.limits.clone(),
+        MonteCarlo { paths, seed },
+        &pool,
+        cancel,
+        progress,
+    )?;
+    let file = set.temporary(SAMPLES)?;
+    let mut writer =
+        SamplesWriter::new(model, BufWriter::new(file)).map_err(|e| csv_error(&out, SAMPLES, e))?;
+    let analysis = crate::uncertainty::run(model, plan.samples, seed, &evaluator, |sample| {
+        writer
+            .write(sample)
+            .map_err(|e| csv_error(&out, SAMPLES, e).into())
+    })?;
+    let buffered = writer.finish().map_err(|e| csv_error(&out, SAMPLES, e))?;
+    let file = buffered.into_inner().map_err(|e| OutputError::Io {
+        path: out.join(SAMPLES),
+        source: e.into_error(),
+    })?;
+    set.add(SAMPLES, file)?;
+    let report = Report::from_exact(model, &analysis.masses);
+    let used = evaluator.used();
+    let mut manifest = manifest(loaded, settings, method);
+    manifest.seed = Some(seed);
+    manifest.samples = Some(plan.samples);
+    manifest.engine = Some(used.name().to_string());
+    manifest.threads = Some(threads);
+    if let Used::MonteCarlo { paths, .. } = used {
+        manifest.paths = Some(paths);
+    }
+    let more = vec![
+        (
+            uncertainty_tables::UNCERTAINTY,
+            uncertainty_tables::uncertainty(&analysis),
+        ),
+        (
+            uncertainty_tables::SOBOL,
+            uncertainty_tables::sobol(&analysis),
+        ),
+    ];
+    let committed = write_outputs_with(loaded, &report, set, manifest, more)?;
+    Ok(UncertainFinished {
+        analysis,
+        report,
+        used,
+        written: Written {
+            out,
+            replaced_earlier: committed.replaced_earlier,
+        },
+        threads,
+    })
 }
 
 /// Writes `tables`, each scenario's resolved text (`scenario.toml` for the first, then

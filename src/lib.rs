@@ -21,6 +21,7 @@ pub mod shard;
 pub mod simulate;
 pub mod stats;
 pub mod text;
+pub mod uncertainty;
 
 pub use error::{OutputError, ScenarioError};
 pub use model::Model;

@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::Parser;
 use cli::{
     AnalysisArgs, Cli, Command, CompareArgs, ExactArgs, ExportArgs, MergeArgs, RunArgs,
-    ScenarioArgs, SensitivityArgs, SimulationArgs, SweepArgs, TraceArgs,
+    ScenarioArgs, SensitivityArgs, SimulationArgs, SweepArgs, TraceArgs, UncertainArgs,
 };
 use pathcast::analysis::{self, Evaluator, MethodChoice, MonteCarlo};
 use pathcast::error::{SettingError, ShardError};
@@ -12,7 +12,7 @@ use pathcast::export::{analysis as analysis_tables, html};
 use pathcast::job::{self, Interrupted, RunSettings};
 use pathcast::output::{describe, progress_bar, summary, table, trace};
 use pathcast::text::{message, printable};
-use pathcast::{check_exact, exact, scenario, OutputError, ScenarioError};
+use pathcast::{check_exact, exact, scenario, uncertainty, OutputError, ScenarioError};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -116,7 +116,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
     };
     match cli.command {
         Command::Run(args) => run(args, mode),
-        Command::Exact(args) => run_exact(args),
+        Command::Exact(args) => run_exact(args, mode),
         Command::Check(args) => {
             let loaded = load(&args)?;
             print!("{}", describe::render(&loaded));
@@ -191,6 +191,42 @@ fn cancel_flag() -> Arc<AtomicBool> {
 
 fn run(args: RunArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
     let loaded = load(&args.scenario)?;
+    if !loaded.model.uncertain().is_empty() {
+        let refused = [
+            ("--precision", args.precision.is_some()),
+            ("--paths-csv", args.paths_csv),
+            ("--first-path", args.first_path != 0),
+            ("--check-exact", args.check_exact),
+            ("--shard", args.shard.is_some()),
+        ];
+        if let Some((flag, _)) = refused.iter().find(|(_, given)| *given) {
+            return Err(SettingError(format!(
+                "{flag} does not apply to a scenario with uncertain inputs (each sample is its \
+                 own run; see docs/uncertainty.md)"
+            ))
+            .into());
+        }
+        let settings = RunSettings {
+            paths: args.paths,
+            seed: args.seed,
+            threads: args.threads.map(|t| t as usize),
+            out: args.out,
+            force: args.force,
+            command: command_line(),
+            ..RunSettings::default()
+        };
+        let method = method_choice(args.per_sample);
+        return run_uncertain(
+            &loaded,
+            settings,
+            &args.uncertain,
+            method,
+            false,
+            exact::Limits::default(),
+            mode,
+        );
+    }
+    certain_only(&args.uncertain, args.per_sample != cli::Method::Auto)?;
     let mut settings = RunSettings {
         paths: args.paths,
         seed: args.seed,
@@ -309,24 +345,106 @@ fn check_exact(
     }
 }
 
-fn run_exact(args: ExactArgs) -> anyhow::Result<()> {
+fn run_exact(args: ExactArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
     let loaded = load(&args.scenario)?;
     let settings = RunSettings {
         out: args.out,
         force: args.force,
         command: command_line(),
+        seed: args.seed,
+        threads: args.threads.map(|t| t as usize),
         ..RunSettings::default()
     };
     let limits = exact::Limits {
         max_states: args.max_states as usize,
         ..exact::Limits::default()
     };
+    if !loaded.model.uncertain().is_empty() {
+        let method = MethodChoice::Exact;
+        return run_uncertain(
+            &loaded,
+            settings,
+            &args.uncertain,
+            method,
+            true,
+            limits,
+            mode,
+        );
+    }
+    certain_only(&args.uncertain, args.seed.is_some())?;
     let started = Instant::now();
     let finished = job::exact(&loaded, &settings, &limits, &cancel_flag())?;
     print!("{}", summary::render(&loaded, &finished.report));
     println!(
         "\nsolved in {:.3} s; {}",
         started.elapsed().as_secs_f64(),
+        wrote(&finished.written)
+    );
+    Ok(())
+}
+
+/// Refuses the options of uncertain inputs on a scenario that has none.
+fn certain_only(args: &UncertainArgs, other_flag: bool) -> anyhow::Result<()> {
+    if args.samples.is_some() || other_flag {
+        return Err(SettingError(
+            "--samples, --per-sample and (for exact) --seed apply to scenarios with uncertain \
+             inputs, and this one has none (see docs/uncertainty.md)"
+                .into(),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn method_choice(method: cli::Method) -> MethodChoice {
+    match method {
+        cli::Method::Auto => MethodChoice::Auto,
+        cli::Method::Exact => MethodChoice::Exact,
+        cli::Method::MonteCarlo => MethodChoice::MonteCarlo,
+    }
+}
+
+/// `run` or `exact` of a scenario with uncertain inputs: samples of them, each solved or run.
+fn run_uncertain(
+    loaded: &scenario::Loaded,
+    settings: RunSettings,
+    args: &UncertainArgs,
+    method: MethodChoice,
+    exact_command: bool,
+    limits: exact::Limits,
+    mode: progress_bar::Mode,
+) -> anyhow::Result<()> {
+    let plan = job::UncertainSettings {
+        samples: args.samples.unwrap_or(uncertainty::DEFAULT_SAMPLES),
+        method,
+        limits,
+        exact_command,
+    };
+    let cancel = cancel_flag();
+    // Paths simulated if each sample runs by Monte Carlo; an exact run shows none.
+    let evaluations = plan.samples * (loaded.model.uncertain().len() as u64 + 2);
+    let paths = uncertainty::paths_per_sample(&loaded.model, settings.paths);
+    let bar = progress_bar::new(evaluations.saturating_mul(paths), mode);
+    let progress = |more: u64| bar.inc(more);
+    let started = Instant::now();
+    let finished = job::uncertain(loaded, &settings, &plan, &cancel, &progress);
+    bar.finish_and_clear();
+    let finished = finished?;
+    print!(
+        "{}",
+        pathcast::output::uncertainty::render(
+            loaded,
+            &finished.analysis,
+            &finished.report,
+            finished.used
+        )
+    );
+    println!(
+        "\n{} samples ({} evaluations) in {:.2} s on {} threads; {}",
+        plan.samples,
+        evaluations,
+        started.elapsed().as_secs_f64(),
+        finished.threads,
         wrote(&finished.written)
     );
     Ok(())
@@ -445,11 +563,7 @@ fn analyse<T>(
         paths: args.simulation.paths.unwrap_or(model.paths()),
         seed: args.simulation.seed.unwrap_or(model.seed()),
     };
-    let choice = match args.method {
-        cli::Method::Auto => MethodChoice::Auto,
-        cli::Method::Exact => MethodChoice::Exact,
-        cli::Method::MonteCarlo => MethodChoice::MonteCarlo,
-    };
+    let choice = method_choice(args.method);
     let limits = exact::Limits {
         max_states: args.max_states as usize,
         ..exact::Limits::default()

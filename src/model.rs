@@ -4,6 +4,7 @@
 //! (bit i = event i). Outcomes are numbered in file order too.
 
 use crate::scenario::condition::{Condition, Test};
+use crate::uncertainty::Uncertain;
 use chrono::{Months, NaiveDate};
 use std::fmt;
 
@@ -216,6 +217,8 @@ pub(crate) struct Definition {
     pub outcomes: Vec<Outcome>,
     pub horizon_rules: Vec<HorizonRule>,
     pub horizon_default: usize,
+    /// The inputs given as distributions (their medians are in the hazards), in file order.
+    pub uncertain: Vec<Uncertain>,
 }
 
 /// A checked scenario, ready to simulate, solve or export. It is read through methods and
@@ -255,6 +258,11 @@ impl Model {
 
     pub fn id(&self) -> &str {
         &self.def.id
+    }
+
+    /// The parameters given as distributions, by `--set` key; the model holds their medians.
+    pub fn uncertain(&self) -> &[Uncertain] {
+        &self.def.uncertain
     }
 
     pub fn title(&self) -> &str {

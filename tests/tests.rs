@@ -13,3 +13,4 @@ mod outputs;
 mod report;
 mod shards;
 mod statistics;
+mod uncertainty;

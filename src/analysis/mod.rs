@@ -12,8 +12,8 @@ use crate::error::SettingError;
 use crate::exact::{ExactError, Limits};
 use crate::job::Interrupted;
 use crate::model::Model;
-use crate::report::Report;
-use crate::simulate::{self, Paired, RunError, RunOptions};
+use crate::report::{ExactMasses, Report};
+use crate::simulate::{self, Paired, RunError, RunOptions, Tally};
 use rayon::prelude::*;
 use std::sync::atomic::AtomicBool;
 
@@ -135,15 +135,36 @@ impl<'a> Evaluator<'a> {
         Ok(Report::from_exact(model, &masses))
     }
 
-    fn simulate(&self, model: &Model) -> anyhow::Result<Report> {
+    fn tally(&self, model: &Model) -> anyhow::Result<Tally> {
         let mut done = 0;
-        let tally = simulate::run(model, &self.options, self.pool, self.cancel, |wave| {
+        simulate::run(model, &self.options, self.pool, self.cancel, |wave| {
             (self.progress)(wave.paths_done - done);
             done = wave.paths_done;
             Ok::<(), std::convert::Infallible>(())
         })
-        .map_err(cancelled)?;
+        .map_err(cancelled)
+    }
+
+    fn simulate(&self, model: &Model) -> anyhow::Result<Report> {
+        let tally = self.tally(model)?;
         Ok(Report::from_tally(model, &tally, self.options.seed, 0))
+    }
+
+    /// The probability masses of `models`, in order: solved in parallel, or, by Monte Carlo,
+    /// the fractions of paths (simulated one model after another, each on every thread).
+    pub fn masses(&self, models: &[Model]) -> anyhow::Result<Vec<ExactMasses>> {
+        match self.used {
+            Used::Exact => self.pool.install(|| {
+                models
+                    .par_iter()
+                    .map(|m| crate::job::solve(m, &self.limits, self.cancel))
+                    .collect()
+            }),
+            Used::MonteCarlo { .. } => models
+                .iter()
+                .map(|m| Ok(fractions(m, &self.tally(m)?)))
+                .collect(),
+        }
     }
 
     /// The reports of `models`, in order: solved in parallel, or simulated one after another
@@ -172,6 +193,31 @@ impl<'a> Evaluator<'a> {
             },
         )
         .map_err(cancelled)
+    }
+}
+
+/// The fractions of a tally's paths, in the layout of an exact solution.
+fn fractions(model: &Model, tally: &Tally) -> ExactMasses {
+    let n = tally.paths as f64;
+    let share = |counts: &[u64]| counts.iter().map(|&c| c as f64 / n).collect();
+    let (outcomes, events) = (model.outcomes().len(), model.events().len());
+    ExactMasses {
+        outcome_steps: (0..outcomes)
+            .map(|o| share(tally.outcome_by_step(o)))
+            .collect(),
+        event_steps: (0..events).map(|e| share(tally.event_by_step(e))).collect(),
+        joint: (0..outcomes)
+            .map(|o| (0..events).map(|e| tally.joint(o, e) as f64 / n).collect())
+            .collect(),
+        // Integer counts: the difference has no rounding.
+        joint_not: (0..outcomes)
+            .map(|o| {
+                let ended: u64 = tally.outcome_by_step(o).iter().sum();
+                (0..events)
+                    .map(|e| (ended - tally.joint(o, e)) as f64 / n)
+                    .collect()
+            })
+            .collect(),
     }
 }
 

@@ -12,7 +12,7 @@ pub const SWEEP: &str = "sweep.csv";
 pub const SWEEP_EVENTS: &str = "sweep_events.csv";
 pub const COMPARE: &str = "compare.csv";
 
-fn header(names: &[&str]) -> Vec<String> {
+pub(super) fn header(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
 

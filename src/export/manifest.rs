@@ -44,6 +44,9 @@ pub struct Manifest {
     /// For an analysis: "exact" or "monte-carlo".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,
+    /// With uncertain inputs: the number of samples drawn of them (from `seed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<u64>,
     /// When the run finished (UTC).
     pub created: String,
     /// The files of this run, in the folder.

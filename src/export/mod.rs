@@ -7,6 +7,7 @@ pub mod manifest;
 pub mod prism;
 pub mod svg;
 pub mod tally_file;
+pub mod uncertainty;
 pub mod xlsx;
 
 use crate::error::OutputError;

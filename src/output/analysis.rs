@@ -24,7 +24,7 @@ fn points(difference: f64) -> String {
 }
 
 /// A parameter value to four significant digits, for reading (the CSV keeps every digit).
-fn value(x: f64) -> String {
+pub(crate) fn value(x: f64) -> String {
     if x == 0.0 || !x.is_finite() {
         return format!("{x}");
     }

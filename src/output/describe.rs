@@ -1,5 +1,6 @@
 //! `pathcast check`: the scenario in readable form.
 
+use super::analysis::value;
 use super::{percent, table};
 use crate::model::{Hazard, Model};
 use crate::scenario::Loaded;
@@ -108,6 +109,25 @@ pub fn render(loaded: &Loaded) -> String {
         "  {otherwise} -> {}\n",
         model.outcomes()[model.horizon_default()].id
     ));
+    if !model.uncertain().is_empty() {
+        let mut rows = vec![["input", "distribution", "median", "90% interval"]
+            .map(String::from)
+            .to_vec()];
+        for input in model.uncertain() {
+            let (low, high) = input.distribution.interval();
+            rows.push(vec![
+                input.key.clone(),
+                input.distribution.describe(),
+                value(input.distribution.median()),
+                format!("{} - {}", value(low), value(high)),
+            ]);
+        }
+        text.push_str(&format!(
+            "\nUncertain inputs ({}; plain runs use the median, `run` and `exact` sample them):\n{}",
+            model.uncertain().len(),
+            table(&rows)
+        ));
+    }
     if !model.sources().is_empty() {
         text.push_str("\nSources:\n");
         for source in model.sources() {

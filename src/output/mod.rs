@@ -5,6 +5,7 @@ pub mod describe;
 pub mod progress_bar;
 pub mod summary;
 pub mod trace;
+pub mod uncertainty;
 
 use crate::text::printable;
 

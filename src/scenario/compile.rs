@@ -1,14 +1,17 @@
 //! Checks a merged scenario document and turns it into a [`Model`].
 
 use super::condition::{self, Condition, RESERVED_WORDS};
-use super::document::{Document, EventDoc, Loc};
+use super::document::{Document, EventDoc, Loc, Number};
 use super::source::{file_error, Sources};
 use crate::error::ScenarioError;
 use crate::model::{
     Definition, Event, Hazard, HorizonRule, Model, Modifier, Outcome, StepUnit, MAX_EVENTS,
 };
+use crate::parameters::Kind;
 use crate::text::excerpt;
+use crate::uncertainty::{Distribution, Uncertain};
 use chrono::NaiveDate;
+use std::cell::RefCell;
 
 /// Longer horizons than this are refused: they are typos, not scenarios.
 pub const MAX_HORIZON: i64 = 10_000;
@@ -22,6 +25,8 @@ pub const MAX_LABEL_CHARS: usize = 300;
 struct Checker<'a> {
     sources: &'a Sources,
     document: &'a Document,
+    /// The uncertain inputs met so far, in file order.
+    uncertain: RefCell<Vec<Uncertain>>,
 }
 
 impl Checker<'_> {
@@ -87,12 +92,41 @@ impl Checker<'_> {
         Err(self.error(l, key, problem))
     }
 
-    fn probability(&self, loc: &Loc<f64>, key: &str) -> Result<f64, ScenarioError> {
-        let p = loc.value;
-        if !(0.0..=1.0).contains(&p) {
-            return Err(self.error(loc, key, format!("probability {p} is outside [0, 1]")));
+    fn probability(&self, loc: &Loc<Number>, key: &str) -> Result<f64, ScenarioError> {
+        self.number(loc, key, Kind::Probability, |p| {
+            format!("probability {p} is outside [0, 1]")
+        })
+    }
+
+    fn factor(&self, loc: &Loc<Number>, key: &str) -> Result<f64, ScenarioError> {
+        self.number(loc, key, Kind::Factor, |f| {
+            format!("factor {f} must be a finite number > 0")
+        })
+    }
+
+    /// The value a plain run uses: the number, or an uncertain value's median, which is then
+    /// listed among the model's uncertain inputs under `key`.
+    fn number(
+        &self,
+        loc: &Loc<Number>,
+        key: &str,
+        kind: Kind,
+        refusal: impl Fn(f64) -> String,
+    ) -> Result<f64, ScenarioError> {
+        match loc.value {
+            Number::Fixed(x) if kind.accepts(x) => Ok(x),
+            Number::Fixed(x) => Err(self.error(loc, key, refusal(x))),
+            Number::Uncertain(shape) => {
+                let distribution =
+                    Distribution::new(kind, shape).map_err(|m| self.error(loc, key, m))?;
+                let median = distribution.median();
+                self.uncertain.borrow_mut().push(Uncertain {
+                    key: key.to_string(),
+                    distribution,
+                });
+                Ok(median)
+            }
         }
-        Ok(p)
     }
 
     fn hazard(
@@ -146,17 +180,11 @@ impl Checker<'_> {
                     "missing; a modifier needs a factor",
                 )
             })?;
-            if !(factor.value > 0.0 && factor.value.is_finite()) {
-                return Err(self.error(
-                    factor,
-                    &format!("{key}.factor"),
-                    format!("factor {} must be a finite number > 0", factor.value),
-                ));
-            }
+            let factor = self.factor(factor, &format!("{key}.factor"))?;
             modifiers.push(Modifier {
                 name: name.clone(),
                 when: self.condition(when, &format!("{key}.when"))?,
-                factor: factor.value,
+                factor,
             });
         }
         Ok(Hazard::new(p, window, when, modifiers))
@@ -203,7 +231,11 @@ fn quoted_key(id: &str) -> String {
 }
 
 pub fn compile(document: &Document, sources: &Sources) -> Result<Model, ScenarioError> {
-    let c = Checker { sources, document };
+    let c = Checker {
+        sources,
+        document,
+        uncertain: RefCell::new(Vec::new()),
+    };
     let meta = &document.scenario;
     let id_loc = meta
         .id
@@ -426,6 +458,7 @@ pub fn compile(document: &Document, sources: &Sources) -> Result<Model, Scenario
         outcomes,
         horizon_rules,
         horizon_default,
+        uncertain: c.uncertain.take(),
     });
     // ISO 8601 dates have four-digit years: a date past 9999 would be written `+10000-01-01`,
     // which no spreadsheet reads as a date.

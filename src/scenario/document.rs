@@ -4,6 +4,7 @@
 //! Each value remembers the file and byte span it came from, so that validation can name the
 //! file, the key and the line long after the layers were merged.
 
+use crate::uncertainty::Shape;
 use indexmap::IndexMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::ops::Range;
@@ -30,6 +31,118 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Loc<T> {
 impl<T: Serialize> Serialize for Loc<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.value.serialize(serializer)
+    }
+}
+
+/// A `p` or `factor` as written: a plain number, or an uncertain value such as
+/// `{ low = 0.004, high = 0.02 }` (see [`crate::uncertainty`]). Only the shape is checked
+/// here; whether the numbers make a valid distribution is checked with the key's kind.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
+    Fixed(f64),
+    Uncertain(Shape),
+}
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NumberVisitor)
+    }
+}
+
+struct NumberVisitor;
+
+const UNCERTAIN_FORMS: &str =
+    "{ low = a, high = b }, { beta = [a, b] }, { lognormal = [median, sigma] } or \
+     { uniform = [a, b] }";
+
+impl<'de> serde::de::Visitor<'de> for NumberVisitor {
+    type Value = Number;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a number or an uncertain value: {UNCERTAIN_FORMS}")
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Number, E> {
+        Ok(Number::Fixed(v))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Number, E> {
+        Ok(Number::Fixed(v as f64))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Number, E> {
+        Ok(Number::Fixed(v as f64))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Number, A::Error> {
+        use serde::de::Error;
+        let (mut low, mut high, mut pair) = (None, None, None);
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "low" => low = Some(map.next_value::<f64>()?),
+                "high" => high = Some(map.next_value::<f64>()?),
+                "beta" | "lognormal" | "uniform" => {
+                    let values: Vec<f64> = map.next_value()?;
+                    let [a, b] = values[..] else {
+                        return Err(A::Error::custom(format!(
+                            "{key} takes two numbers, e.g. {key} = [2, 200]"
+                        )));
+                    };
+                    if pair.is_some() {
+                        return Err(A::Error::custom(format!(
+                            "an uncertain value is one of {UNCERTAIN_FORMS}"
+                        )));
+                    }
+                    pair = Some((key, a, b));
+                }
+                other => {
+                    return Err(A::Error::custom(format!(
+                        "unknown key `{other}` in an uncertain value; expected {UNCERTAIN_FORMS}"
+                    )))
+                }
+            }
+        }
+        let shape = match (low, high, pair) {
+            (Some(low), Some(high), None) => Shape::Interval { low, high },
+            (None, None, Some((kind, a, b))) => match kind.as_str() {
+                "beta" => Shape::Beta { a, b },
+                "lognormal" => Shape::LogNormal {
+                    median: a,
+                    sigma: b,
+                },
+                _ => Shape::Uniform { a, b },
+            },
+            _ => {
+                return Err(A::Error::custom(format!(
+                    "an uncertain value is one of {UNCERTAIN_FORMS} (a 90% interval needs both \
+                     low and high)"
+                )))
+            }
+        };
+        Ok(Number::Uncertain(shape))
+    }
+}
+
+impl Serialize for Number {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let shape = match *self {
+            Number::Fixed(v) => return serializer.serialize_f64(v),
+            Number::Uncertain(shape) => shape,
+        };
+        let mut map = serializer.serialize_map(None)?;
+        match shape {
+            Shape::Interval { low, high } => {
+                map.serialize_entry("low", &low)?;
+                map.serialize_entry("high", &high)?;
+            }
+            Shape::Beta { a, b } => map.serialize_entry("beta", &[a, b])?,
+            Shape::LogNormal { median, sigma } => {
+                map.serialize_entry("lognormal", &[median, sigma])?
+            }
+            Shape::Uniform { a, b } => map.serialize_entry("uniform", &[a, b])?,
+        }
+        map.end()
     }
 }
 
@@ -107,7 +220,7 @@ pub struct EventDoc {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<Loc<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub p: Option<Loc<f64>>,
+    pub p: Option<Loc<Number>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<Loc<Vec<i64>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -122,7 +235,7 @@ pub struct ModifierDoc {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub when: Option<Loc<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub factor: Option<Loc<f64>>,
+    pub factor: Option<Loc<Number>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]

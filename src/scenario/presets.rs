@@ -4,6 +4,10 @@
 /// (name, file text), in the order `pathcast list` shows them.
 pub const PRESETS: &[(&str, &str)] = &[
     ("baseline", include_str!("../../scenarios/baseline.toml")),
+    (
+        "baseline_uncertain",
+        include_str!("../../scenarios/baseline_uncertain.toml"),
+    ),
     ("sanctions", include_str!("../../scenarios/sanctions.toml")),
     (
         "guarantees_first",

@@ -1,0 +1,283 @@
+//! Uncertain inputs: a `p` or `factor` given as a distribution instead of a number.
+//!
+//! A scenario with uncertain inputs compiles to a model holding each input's median, plus the
+//! list of inputs and their distributions ([`crate::Model::uncertain`]). [`run`] does the
+//! two-level computation: K draws of the inputs and, for each, the model's outcome and event
+//! probabilities (exact, or from Monte Carlo paths, as the [`Evaluator`] decides), summarised
+//! as the spread across draws and as Sobol indices ([`sobol`]).
+//!
+//! The design is Saltelli's: sample i draws two independent points A_i and B_i of all inputs
+//! from its own random stream (seed, i), and the model is evaluated at A_i, at B_i, and at
+//! A_i with input j taken from B_i, for each input j: K (d + 2) evaluations for d inputs. The
+//! K points A_i are the samples that `samples.csv` lists and that the means and percentiles
+//! summarise. Samples are evaluated in chunks (in parallel when exact) and folded in sample
+//! order, so every number is the same for any thread count.
+
+mod distribution;
+pub mod sobol;
+
+pub use distribution::{uniform, Distribution, Shape, Uncertain, U_MAX, U_MIN};
+
+use crate::analysis::Evaluator;
+use crate::model::Model;
+use crate::parameters::{self, Parameter};
+use crate::report::ExactMasses;
+use crate::simulate::paired::ItemKind;
+use rand::RngCore;
+use sobol::{Indices, Sobol};
+
+/// Draws of the inputs when `--samples` is not given.
+pub const DEFAULT_SAMPLES: u64 = 1000;
+/// Monte Carlo paths per sample when `--paths` is not given (and the scenario asks for more):
+/// the design evaluates the model K (d + 2) times, so a scenario's own `paths` (often a
+/// million) would take hours.
+pub const DEFAULT_PATHS_PER_SAMPLE: u64 = 10_000;
+/// Monte Carlo paths per sample: `requested` (`--paths`), else the scenario's own, at most
+/// [`DEFAULT_PATHS_PER_SAMPLE`].
+pub fn paths_per_sample(model: &Model, requested: Option<u64>) -> u64 {
+    requested.unwrap_or(model.paths().min(DEFAULT_PATHS_PER_SAMPLE))
+}
+
+/// Samples evaluated together: enough to keep every thread busy, few enough that memory stays
+/// flat.
+const CHUNK: u64 = 64;
+
+/// The random streams of the uncertainty analysis, separate from the paths' streams.
+pub(crate) mod stream {
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use sha2::{Digest, Sha256};
+
+    /// The stream of sample i's input draws.
+    pub const INPUTS: &str = "pathcast uncertain inputs";
+    /// The stream of sample i's bootstrap weights.
+    pub const BOOTSTRAP: &str = "pathcast sobol bootstrap";
+
+    /// ChaCha8 keyed by SHA-256(domain, seed), on stream `index`: a domain never shares a key
+    /// with another domain or with the paths (keyed by the seed itself).
+    pub fn rng(domain: &str, seed: u64, index: u64) -> ChaCha8Rng {
+        let mut hasher = Sha256::new();
+        hasher.update(domain.as_bytes());
+        hasher.update(seed.to_le_bytes());
+        let mut rng = ChaCha8Rng::from_seed(hasher.finalize().into());
+        rng.set_stream(index);
+        rng
+    }
+}
+
+/// The `q` quantile of sorted `values`, interpolated between order statistics (type 7, the
+/// default of R and NumPy); NaN when there are none.
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let h = (sorted.len() - 1) as f64 * q;
+    let low = h.floor() as usize;
+    let high = (low + 1).min(sorted.len() - 1);
+    sorted[low] + (h - low as f64) * (sorted[high] - sorted[low])
+}
+
+/// One draw of the inputs, as `samples.csv` lists it.
+pub struct Sample<'a> {
+    pub index: u64,
+    /// One value per uncertain input, in the model's order.
+    pub values: &'a [f64],
+    /// Each outcome's probability at those values.
+    pub outcomes: &'a [f64],
+}
+
+/// How an outcome's or event's probability spreads across the samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spread {
+    pub kind: ItemKind,
+    pub id: String,
+    pub label: String,
+    pub mean: f64,
+    pub sd: f64,
+    pub p5: f64,
+    pub p50: f64,
+    pub p95: f64,
+}
+
+/// The Sobol indices of one input on one outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attribution {
+    pub input: String,
+    pub outcome: String,
+    pub indices: Indices,
+}
+
+/// What the samples add up to.
+pub struct Analysis {
+    pub samples: u64,
+    pub inputs: Vec<Uncertain>,
+    /// Probability masses averaged over the samples: the usual tables are written from them.
+    pub masses: ExactMasses,
+    /// Outcomes, then events.
+    pub spread: Vec<Spread>,
+    /// Per input, then per outcome.
+    pub sobol: Vec<Attribution>,
+}
+
+/// The inputs of sample `index`: the point A (first d numbers) and the point B (next d).
+fn draw(inputs: &[Uncertain], seed: u64, index: u64) -> (Vec<f64>, Vec<f64>) {
+    let mut rng = stream::rng(stream::INPUTS, seed, index);
+    let mut point = || -> Vec<f64> {
+        inputs
+            .iter()
+            .map(|input| input.distribution.quantile(uniform(rng.next_u64())))
+            .collect()
+    };
+    let a = point();
+    let b = point();
+    (a, b)
+}
+
+fn outcome_totals(masses: &ExactMasses) -> Vec<f64> {
+    masses
+        .outcome_steps
+        .iter()
+        .map(|s| s.iter().sum())
+        .collect()
+}
+
+fn event_totals(masses: &ExactMasses) -> Vec<f64> {
+    masses.event_steps.iter().map(|s| s.iter().sum()).collect()
+}
+
+fn add_masses(sum: &mut ExactMasses, add: &ExactMasses) {
+    let pairs = sum
+        .outcome_steps
+        .iter_mut()
+        .zip(&add.outcome_steps)
+        .chain(sum.event_steps.iter_mut().zip(&add.event_steps))
+        .chain(sum.joint.iter_mut().zip(&add.joint));
+    for (to, from) in pairs {
+        to.iter_mut().zip(from).for_each(|(x, y)| *x += y);
+    }
+}
+
+fn scale_masses(masses: &mut ExactMasses, factor: f64) {
+    let rows = masses
+        .outcome_steps
+        .iter_mut()
+        .chain(masses.event_steps.iter_mut())
+        .chain(masses.joint.iter_mut());
+    for row in rows {
+        row.iter_mut().for_each(|x| *x *= factor);
+    }
+}
+
+/// Runs `samples` draws of `model`'s uncertain inputs from `seed`, evaluating each with
+/// `evaluator`; `on_sample` is told each sample in order (to stream `samples.csv`).
+pub fn run(
+    model: &Model,
+    samples: u64,
+    seed: u64,
+    evaluator: &Evaluator<'_>,
+    mut on_sample: impl FnMut(&Sample<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<Analysis> {
+    let inputs = model.uncertain().to_vec();
+    let keyed: Vec<Parameter> = inputs
+        .iter()
+        .map(|input| parameters::find(model, &input.key))
+        .collect::<Result<_, _>>()?;
+    let at = |values: &[f64]| -> anyhow::Result<Model> {
+        let set: Vec<(&Parameter, f64)> = keyed.iter().zip(values.iter().copied()).collect();
+        Ok(model.with_parameters(&set)?)
+    };
+    let (d, outcomes) = (inputs.len(), model.outcomes().len());
+    let mut sobol = Sobol::new(d, outcomes, seed);
+    let mut sum: Option<ExactMasses> = None;
+    // One column per outcome, then per event: the values the percentiles are taken from.
+    let mut columns: Vec<Vec<f64>> = vec![Vec::new(); outcomes + model.events().len()];
+    let mut first = 0;
+    while first < samples {
+        let end = (first + CHUNK).min(samples);
+        let mut points = Vec::new();
+        let mut models = Vec::new();
+        for index in first..end {
+            let (a, b) = draw(&inputs, seed, index);
+            models.push(at(&a)?);
+            models.push(at(&b)?);
+            for j in 0..d {
+                let mut mixed = a.clone();
+                mixed[j] = b[j];
+                models.push(at(&mixed)?);
+            }
+            points.push(a);
+        }
+        let masses = evaluator.masses(&models)?;
+        for (i, (a, group)) in points.iter().zip(masses.chunks(d + 2)).enumerate() {
+            let index = first + i as u64;
+            let f_a = outcome_totals(&group[0]);
+            let f_b = outcome_totals(&group[1]);
+            let f_ab: Vec<Vec<f64>> = group[2..].iter().map(outcome_totals).collect();
+            on_sample(&Sample {
+                index,
+                values: a,
+                outcomes: &f_a,
+            })?;
+            sobol.add(index, &f_a, &f_b, &f_ab);
+            for (column, value) in columns
+                .iter_mut()
+                .zip(f_a.iter().chain(&event_totals(&group[0])))
+            {
+                column.push(*value);
+            }
+            match &mut sum {
+                Some(sum) => add_masses(sum, &group[0]),
+                None => sum = Some(group[0].clone()),
+            }
+        }
+        first = end;
+    }
+    let mut masses = sum.ok_or_else(|| anyhow::anyhow!("no samples"))?;
+    scale_masses(&mut masses, 1.0 / samples as f64);
+    let items = model
+        .outcomes()
+        .iter()
+        .map(|o| (ItemKind::Outcome, &o.id, &o.label))
+        .chain(
+            model
+                .events()
+                .iter()
+                .map(|e| (ItemKind::Event, &e.id, &e.label)),
+        );
+    let spread = items
+        .zip(columns)
+        .map(|((kind, id, label), mut values)| {
+            let n = values.len() as f64;
+            let mean = values.iter().sum::<f64>() / n;
+            let squares: f64 = values.iter().map(|v| (v - mean) * (v - mean)).sum();
+            values.sort_by(f64::total_cmp);
+            Spread {
+                kind,
+                id: id.clone(),
+                label: label.clone(),
+                mean,
+                sd: (squares / (n - 1.0)).sqrt(),
+                p5: quantile(&values, 0.05),
+                p50: quantile(&values, 0.5),
+                p95: quantile(&values, 0.95),
+            }
+        })
+        .collect();
+    let mut attributions = Vec::new();
+    for (j, input) in inputs.iter().enumerate() {
+        for (o, outcome) in model.outcomes().iter().enumerate() {
+            attributions.push(Attribution {
+                input: input.key.clone(),
+                outcome: outcome.id.clone(),
+                indices: sobol.indices(o, j),
+            });
+        }
+    }
+    Ok(Analysis {
+        samples,
+        inputs,
+        masses,
+        spread,
+        sobol: attributions,
+    })
+}
