@@ -101,6 +101,40 @@ pub struct ExactMasses {
     pub joint_not: Vec<Vec<f64>>,
 }
 
+impl ExactMasses {
+    /// Every table of masses, row by row: what a sum or a scaling of masses goes over, so
+    /// that none is forgotten.
+    fn rows_mut(&mut self) -> impl Iterator<Item = &mut Vec<f64>> {
+        self.outcome_steps
+            .iter_mut()
+            .chain(self.event_steps.iter_mut())
+            .chain(self.joint.iter_mut())
+            .chain(self.joint_not.iter_mut())
+    }
+
+    fn rows(&self) -> impl Iterator<Item = &Vec<f64>> {
+        self.outcome_steps
+            .iter()
+            .chain(&self.event_steps)
+            .chain(&self.joint)
+            .chain(&self.joint_not)
+    }
+
+    /// Adds the masses of `other` (a solution of a model of the same shape).
+    pub fn add(&mut self, other: &ExactMasses) {
+        for (to, from) in self.rows_mut().zip(other.rows()) {
+            to.iter_mut().zip(from).for_each(|(x, y)| *x += y);
+        }
+    }
+
+    /// Multiplies every mass by `factor`.
+    pub fn scale(&mut self, factor: f64) {
+        for row in self.rows_mut() {
+            row.iter_mut().for_each(|x| *x *= factor);
+        }
+    }
+}
+
 fn counted_line(id: &str, label: &str, counts: &[u64], paths: u64) -> Line {
     let per_path = |c: u64| c as f64 / paths as f64;
     let mut running = 0u64;

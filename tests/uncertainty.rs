@@ -253,6 +253,23 @@ fn each_sample_is_a_plain_run_at_its_values_and_the_tables_average_them() {
         .collect();
     let mean = inputs.iter().sum::<f64>() / inputs.len() as f64;
     assert!((number(talks, "mean") - mean).abs() <= EXACT_TOLERANCE);
+    // The conditional table of the averaged masses adds up: for each event, P(outcome | it
+    // happened) P(it happened) + P(outcome | not) P(not) = P(outcome).
+    let conditional = rows(&out.join("conditional.csv"));
+    for t in &table {
+        let id = &t["outcome"];
+        for event in ["talks"] {
+            let total: f64 = conditional
+                .iter()
+                .filter(|r| &r["outcome"] == id && r["event"] == event)
+                .map(|r| number(r, "probability_given") * number(r, "probability"))
+                .sum();
+            assert!(
+                (total - number(t, "probability")).abs() <= EXACT_TOLERANCE,
+                "{id} given {event}: {total}"
+            );
+        }
+    }
 }
 
 #[test]

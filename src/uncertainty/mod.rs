@@ -145,29 +145,6 @@ fn event_totals(masses: &ExactMasses) -> Vec<f64> {
     masses.event_steps.iter().map(|s| s.iter().sum()).collect()
 }
 
-fn add_masses(sum: &mut ExactMasses, add: &ExactMasses) {
-    let pairs = sum
-        .outcome_steps
-        .iter_mut()
-        .zip(&add.outcome_steps)
-        .chain(sum.event_steps.iter_mut().zip(&add.event_steps))
-        .chain(sum.joint.iter_mut().zip(&add.joint));
-    for (to, from) in pairs {
-        to.iter_mut().zip(from).for_each(|(x, y)| *x += y);
-    }
-}
-
-fn scale_masses(masses: &mut ExactMasses, factor: f64) {
-    let rows = masses
-        .outcome_steps
-        .iter_mut()
-        .chain(masses.event_steps.iter_mut())
-        .chain(masses.joint.iter_mut());
-    for row in rows {
-        row.iter_mut().for_each(|x| *x *= factor);
-    }
-}
-
 /// Runs `samples` draws of `model`'s uncertain inputs from `seed`, evaluating each with
 /// `evaluator`; `on_sample` is told each sample in order (to stream `samples.csv`).
 pub fn run(
@@ -226,14 +203,14 @@ pub fn run(
                 column.push(*value);
             }
             match &mut sum {
-                Some(sum) => add_masses(sum, &group[0]),
+                Some(sum) => sum.add(&group[0]),
                 None => sum = Some(group[0].clone()),
             }
         }
         first = end;
     }
     let mut masses = sum.ok_or_else(|| anyhow::anyhow!("no samples"))?;
-    scale_masses(&mut masses, 1.0 / samples as f64);
+    masses.scale(1.0 / samples as f64);
     let items = model
         .outcomes()
         .iter()
