@@ -387,16 +387,18 @@ pub(crate) fn write_outputs(
     set: OutputSet,
     manifest: Manifest,
 ) -> anyhow::Result<Committed> {
-    write_outputs_with(loaded, report, set, manifest, Vec::new())
+    write_outputs_with(loaded, report, set, manifest, Vec::new(), Vec::new())
 }
 
-/// As [`write_outputs`], with `more` tables after the usual four.
+/// As [`write_outputs`], with `more` tables after the usual ones and `sections` at the top of
+/// the report.
 fn write_outputs_with(
     loaded: &Loaded,
     report: &Report,
     set: OutputSet,
     manifest: Manifest,
     more: Vec<(&str, Result<Vec<u8>, ::csv::Error>)>,
+    sections: Vec<(String, String)>,
 ) -> anyhow::Result<Committed> {
     use export::xlsx::{Sheet, SheetChart};
     let model = &loaded.model;
@@ -442,7 +444,10 @@ fn write_outputs_with(
     for (name, bytes) in more {
         built.push((name, bytes.map_err(|e| csv_error(set.dir(), name, e))?));
     }
-    built.push((export::html::FILE, export::html::run(loaded, report)));
+    built.push((
+        export::html::FILE,
+        export::html::run(loaded, report, &sections),
+    ));
     commit_tables(&[("", loaded)], built, set, manifest)
 }
 
@@ -539,7 +544,8 @@ pub fn uncertain(
             uncertainty_tables::sobol(&analysis),
         ),
     ];
-    let committed = write_outputs_with(loaded, &report, set, manifest, more)?;
+    let sections = export::html::uncertainty(&analysis, model);
+    let committed = write_outputs_with(loaded, &report, set, manifest, more, sections)?;
     Ok(UncertainFinished {
         analysis,
         report,

@@ -146,9 +146,14 @@ fn cumulative(lines: &[crate::report::Line]) -> Vec<Series> {
 }
 
 /// The report of a `run` or `exact`.
-pub fn run(loaded: &Loaded, report: &Report) -> Vec<u8> {
+pub fn run(loaded: &Loaded, report: &Report, more: &[(String, String)]) -> Vec<u8> {
     let model = &loaded.model;
     let mut page = Page::new(loaded, "Results", &method(report));
+    // Sections that come first when there are any: a run with uncertain inputs leads with
+    // what the doubt about them does.
+    for (title, body) in more {
+        page.section(title, body);
+    }
     let bars: Vec<Bar> = report
         .outcomes
         .iter()
@@ -385,4 +390,59 @@ pub fn compare(loaded: &Loaded, result: &Comparison) -> Vec<u8> {
         );
     }
     page.finish()
+}
+
+/// The sections of a run with uncertain inputs: each outcome's spread across the samples, and
+/// the Sobol total index of each input on each outcome.
+pub fn uncertainty(
+    analysis: &crate::uncertainty::Analysis,
+    model: &Model,
+) -> Vec<(String, String)> {
+    let bars: Vec<Bar> = analysis
+        .spread
+        .iter()
+        .filter(|s| s.kind == ItemKind::Outcome)
+        .map(|s| Bar {
+            label: s.label.clone(),
+            value: s.mean,
+            interval: Some((s.p5, s.p95)),
+        })
+        .collect();
+    let spread = svg::bars(
+        "Mean over the samples; whiskers from the 5th to the 95th percentile",
+        &bars,
+        (0.0, 1.0),
+    ) + &format!(
+        "<p class=\"meta\">{} samples of the uncertain inputs. The whiskers show the doubt about \
+         the inputs, not sampling noise.</p>",
+        analysis.samples
+    );
+    let inputs: Vec<String> = analysis.inputs.iter().map(|i| i.key.clone()).collect();
+    let outcomes: Vec<String> = model.outcomes().iter().map(|o| o.label.clone()).collect();
+    let totals: Vec<Vec<Option<f64>>> = inputs
+        .iter()
+        .map(|input| {
+            model
+                .outcomes()
+                .iter()
+                .map(|o| {
+                    analysis
+                        .sobol
+                        .iter()
+                        .find(|a| &a.input == input && a.outcome == o.id)
+                        .map(|a| a.indices.total.clamp(0.0, 1.0))
+                })
+                .collect()
+        })
+        .collect();
+    let sobol = svg::heat_map(
+        "Share of each outcome's variance that involves each input (total Sobol index)",
+        &inputs,
+        &outcomes,
+        &totals,
+    ) + "<p class=\"meta\">Intervals and first-order indices are in sobol.csv.</p>";
+    vec![
+        ("Doubt about the inputs".to_string(), spread),
+        ("Which input drives the doubt".to_string(), sobol),
+    ]
 }
