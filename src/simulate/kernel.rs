@@ -28,8 +28,8 @@
 //! first 64 steps in a table; a state met once, and any wait past the table, finds k from the
 //! logarithm of `u` and checks it against the same thresholds.
 //!
-//! Per-state tables: a state (event set, segment) met for the second time gets a full table,
-//! kept in a cache (thresholds ready, no arithmetic per draw); a state met for the first time
+//! Per-state tables: a state (event set, segment) met for the fourth time gets a full table,
+//! kept in a cache (thresholds ready, no arithmetic per draw); a state met fewer times
 //! (most states of a scenario with many events: each path wanders off on its own) is drawn
 //! from directly, with probabilities updated from the previous state's for only the events
 //! whose window, condition or modifiers changed. Both give the same draws, so which states
@@ -44,9 +44,12 @@ use rustc_hash::FxHashMap;
 const ONE: u64 = 1 << 53;
 /// The cache of per-state tables is emptied when it holds this many, to keep memory flat.
 const MAX_CACHED_TABLES: usize = 1 << 14;
-/// States remembered as seen once (so that a second visit builds a table) before the memory
-/// of them is emptied.
-const MAX_SEEN: usize = 1 << 16;
+/// States remembered (with their visits, so that a state visited often gets a table) before
+/// the memory of them is emptied.
+const MAX_SEEN: usize = 1 << 17;
+/// The visit at which a state gets a full table: building one costs about as much as drawing
+/// directly a few times, so a state met only a few times is never worth one.
+const TABLE_AT_VISIT: u8 = 4;
 /// Waiting times up to this many steps are kept as thresholds in a full table.
 const WAIT_TABLE_STEPS: usize = 64;
 
@@ -177,14 +180,15 @@ impl StateTable {
     /// Makes this the table of a state with the hazards `events` (p by event, 0 when not
     /// eligible) and `outcomes` (h by outcome), without thresholds; `full` then adds them for
     /// a segment of `steps` steps.
-    fn fill(&mut self, events: &[f64], outcomes: &[f64]) {
+    fn fill(&mut self, events: &[f64], eligible: u64, outcomes: &[f64]) {
         self.certain = 0;
         self.full = false;
         self.items.clear();
         self.reached.clear();
         self.none.clear();
         let mut any = 0.0;
-        for (e, &p) in events.iter().enumerate() {
+        for e in bits(eligible) {
+            let p = events[e];
             if p >= 1.0 {
                 self.certain |= 1 << e;
             } else if p > 0.0 {
@@ -217,10 +221,10 @@ impl StateTable {
 
     /// Adds the thresholds, for a segment of `steps` steps.
     fn complete(&mut self, steps: u32) {
-        let any = self.reached.last().copied().unwrap_or(0.0);
+        let scale = self.first_scale();
         self.first.clear();
         self.first
-            .extend(self.reached.iter().map(|&a| fixed(a / any)));
+            .extend(self.reached.iter().map(|&a| fixed(a * scale)));
         if let Some(last) = self.first.last_mut() {
             *last = ONE;
         }
@@ -278,16 +282,22 @@ impl StateTable {
         (k < remaining).then_some(k)
     }
 
-    /// The first item to happen at a step at which one does.
+    /// `reached[k]` times this is the probability that the first item to happen is among
+    /// items 0..=k, given that one does.
+    fn first_scale(&self) -> f64 {
+        1.0 / self.reached.last().copied().unwrap_or(1.0)
+    }
+
+    /// The first item to happen at a step at which one does: the first k with
+    /// `u < fixed(reached[k] / P(any))` (the last item if none).
     fn first_item(&self, u: u64) -> usize {
         if self.full {
             return pick(&self.first, u);
         }
-        let any = self.reached[self.reached.len() - 1];
-        let last = self.reached.len() - 1;
-        (0..last)
-            .find(|&k| u < fixed(self.reached[k] / any))
-            .unwrap_or(last)
+        let scale = self.first_scale();
+        self.reached
+            .partition_point(|&a| fixed(a * scale) <= u)
+            .min(self.reached.len() - 1)
     }
 
     /// The outcome that happens when the block does.
@@ -352,6 +362,8 @@ struct Hazards {
     /// once `valid`.
     events: Vec<f64>,
     outcomes: Vec<f64>,
+    /// The events with p > 0.
+    eligible: u64,
     happened: u64,
     segment: usize,
     valid: bool,
@@ -405,6 +417,7 @@ impl Hazards {
         Hazards {
             events: vec![0.0; n],
             outcomes: vec![0.0; model.outcomes().len()],
+            eligible: 0,
             happened: 0,
             segment: 0,
             valid: false,
@@ -437,11 +450,17 @@ impl Hazards {
         };
         let events_in = self.events_in[segment] & !happened;
         for e in bits(stale_events & all_events) {
-            self.events[e] = if events_in >> e & 1 == 1 {
+            let p = if events_in >> e & 1 == 1 {
                 model.events()[e].hazard.probability_in_window(happened)
             } else {
                 0.0
             };
+            self.events[e] = p;
+            if p > 0.0 {
+                self.eligible |= 1 << e;
+            } else {
+                self.eligible &= !(1 << e);
+            }
         }
         let outcomes_in = self.outcomes_in[segment];
         for o in bits(stale_outcomes & all_outcomes) {
@@ -459,8 +478,8 @@ impl Hazards {
 /// What the cache knows of a state.
 #[derive(Debug, Clone, Copy)]
 enum Seen {
-    /// Met once: drawn from directly.
-    Once,
+    /// Met this many times: drawn from directly.
+    Visits(u8),
     /// Visited again: its full table.
     Table(u32),
 }
@@ -484,17 +503,24 @@ impl TableCache {
             return &self.tables[i as usize];
         }
         self.hazards.update(model, happened, segment);
-        if seen.is_none() {
-            if self.index.len() >= MAX_SEEN {
+        let visits = match seen {
+            Some(Seen::Visits(n)) => n + 1,
+            _ => 1,
+        };
+        if visits < TABLE_AT_VISIT {
+            if seen.is_none() && self.index.len() >= MAX_SEEN {
                 self.index.clear();
                 self.live = 0;
             }
-            self.index.insert(key, Seen::Once);
-            self.scratch
-                .fill(&self.hazards.events, &self.hazards.outcomes);
+            self.index.insert(key, Seen::Visits(visits));
+            self.scratch.fill(
+                &self.hazards.events,
+                self.hazards.eligible,
+                &self.hazards.outcomes,
+            );
             return &self.scratch;
         }
-        // The second visit: this state pays for a table.
+        // Visited often: this state pays for a table.
         if self.live >= MAX_CACHED_TABLES {
             self.index.clear();
             self.live = 0;
@@ -505,7 +531,11 @@ impl TableCache {
         let i = self.live;
         let (first, last) = model.segments()[segment];
         let table = &mut self.tables[i];
-        table.fill(&self.hazards.events, &self.hazards.outcomes);
+        table.fill(
+            &self.hazards.events,
+            self.hazards.eligible,
+            &self.hazards.outcomes,
+        );
         table.complete(last - first + 1);
         self.live += 1;
         self.index.insert(key, Seen::Table(i as u32));
