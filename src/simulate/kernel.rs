@@ -37,16 +37,15 @@
 
 use crate::model::{bits, Model};
 use rand::RngCore;
-use rustc_hash::FxHashMap;
 
 /// Thresholds are 53-bit fixed point: a draw `u` in [0, 2^53) passes `threshold` when
 /// `u < threshold`, so 0 never passes and `ONE` always does.
 const ONE: u64 = 1 << 53;
-/// The cache of per-state tables is emptied when it holds this many, to keep memory flat.
+/// The most full tables a kernel keeps, to keep memory flat.
 const MAX_CACHED_TABLES: usize = 1 << 14;
-/// States remembered (with their visits, so that a state visited often gets a table) before
-/// the memory of them is emptied.
-const MAX_SEEN: usize = 1 << 17;
+/// Slots of the cache of states (see `TableCache`).
+const SLOT_BITS: u32 = 15;
+const SLOTS: usize = 1 << SLOT_BITS;
 /// The visit at which a state gets a full table: building one costs about as much as drawing
 /// directly a few times, so a state met only a few times is never worth one.
 const TABLE_AT_VISIT: u8 = 4;
@@ -475,44 +474,80 @@ impl Hazards {
     }
 }
 
-/// What the cache knows of a state.
+/// What the cache knows of the state that last used one of its slots.
 #[derive(Debug, Clone, Copy)]
-enum Seen {
-    /// Met this many times: drawn from directly.
-    Visits(u8),
-    /// Visited again: its full table.
-    Table(u32),
+struct Slot {
+    happened: u64,
+    segment: u16,
+    visits: u8,
+    /// Its full table, or `NO_TABLE`.
+    table: u32,
 }
 
-/// The state tables met so far, by (event set, segment).
+const NO_TABLE: u32 = u32::MAX;
+/// A segment number no model has (they have at most 2 x 128 + 1 segments).
+const NO_SEGMENT: u16 = u16::MAX;
+
+/// The states met so far: a direct-mapped cache of `SLOTS` slots (one multiplication and one
+/// load per jump, no probing: a state that lands on another's slot takes it) and up to
+/// `MAX_CACHED_TABLES` full tables, reused in turn when all are taken.
 struct TableCache {
-    index: FxHashMap<(u64, u16), Seen>,
-    /// Tables `..live` are in use; the rest keep their buffers for reuse after a clear.
+    slots: Vec<Slot>,
     tables: Vec<StateTable>,
-    live: usize,
-    /// The table of a state met once.
+    /// The slot each table was built for.
+    owners: Vec<u32>,
+    /// The table to reuse next when all are taken.
+    next: usize,
+    /// The table of a state met only a few times.
     scratch: StateTable,
     hazards: Hazards,
 }
 
 impl TableCache {
-    fn get(&mut self, model: &Model, happened: u64, segment: usize) -> &StateTable {
-        let key = (happened, segment as u16);
-        let seen = self.index.get(&key).copied();
-        if let Some(Seen::Table(i)) = seen {
-            return &self.tables[i as usize];
+    fn new(model: &Model) -> TableCache {
+        TableCache {
+            slots: vec![
+                Slot {
+                    happened: 0,
+                    segment: NO_SEGMENT,
+                    visits: 0,
+                    table: NO_TABLE,
+                };
+                SLOTS
+            ],
+            tables: Vec::new(),
+            owners: Vec::new(),
+            next: 0,
+            scratch: StateTable::default(),
+            hazards: Hazards::new(model),
         }
-        self.hazards.update(model, happened, segment);
-        let visits = match seen {
-            Some(Seen::Visits(n)) => n + 1,
-            _ => 1,
-        };
-        if visits < TABLE_AT_VISIT {
-            if seen.is_none() && self.index.len() >= MAX_SEEN {
-                self.index.clear();
-                self.live = 0;
+    }
+
+    fn slot_of(happened: u64, segment: u16) -> usize {
+        let h = (happened ^ u64::from(segment).rotate_right(16)).wrapping_mul(GAMMA);
+        (h >> (64 - SLOT_BITS)) as usize
+    }
+
+    fn get(&mut self, model: &Model, happened: u64, segment: usize) -> &StateTable {
+        let segment16 = segment as u16;
+        let i = Self::slot_of(happened, segment16);
+        let slot = self.slots[i];
+        let visits = if slot.happened == happened && slot.segment == segment16 {
+            if slot.table != NO_TABLE {
+                return &self.tables[slot.table as usize];
             }
-            self.index.insert(key, Seen::Visits(visits));
+            slot.visits.saturating_add(1)
+        } else {
+            1
+        };
+        self.hazards.update(model, happened, segment);
+        if visits < TABLE_AT_VISIT {
+            self.slots[i] = Slot {
+                happened,
+                segment: segment16,
+                visits,
+                table: NO_TABLE,
+            };
             self.scratch.fill(
                 &self.hazards.events,
                 self.hazards.eligible,
@@ -521,25 +556,35 @@ impl TableCache {
             return &self.scratch;
         }
         // Visited often: this state pays for a table.
-        if self.live >= MAX_CACHED_TABLES {
-            self.index.clear();
-            self.live = 0;
-        }
-        if self.live == self.tables.len() {
+        let t = if self.tables.len() < MAX_CACHED_TABLES {
             self.tables.push(StateTable::default());
-        }
-        let i = self.live;
+            self.owners.push(i as u32);
+            self.tables.len() - 1
+        } else {
+            let t = self.next;
+            self.next = (self.next + 1) % MAX_CACHED_TABLES;
+            let owner = &mut self.slots[self.owners[t] as usize];
+            if owner.table == t as u32 {
+                owner.table = NO_TABLE;
+            }
+            self.owners[t] = i as u32;
+            t
+        };
         let (first, last) = model.segments()[segment];
-        let table = &mut self.tables[i];
+        let table = &mut self.tables[t];
         table.fill(
             &self.hazards.events,
             self.hazards.eligible,
             &self.hazards.outcomes,
         );
         table.complete(last - first + 1);
-        self.live += 1;
-        self.index.insert(key, Seen::Table(i as u32));
-        &self.tables[i]
+        self.slots[i] = Slot {
+            happened,
+            segment: segment16,
+            visits,
+            table: t as u32,
+        };
+        &self.tables[t]
     }
 }
 
@@ -563,24 +608,16 @@ impl<'m> Kernel<'m> {
         let buffers = pushed(items) * (size_of::<Item>() + 3 * size_of::<f64>())
             + pushed(WAIT_TABLE_STEPS) * size_of::<u64>()
             + pushed(outcomes) * (size_of::<usize>() + 2 * size_of::<u64>());
-        // Eight allocations of 16 bytes of bookkeeping each; the index has at most two
-        // buckets per state it remembers, of a key, a value and a control byte.
-        let table = size_of::<StateTable>() + buffers + 8 * 16;
-        let index = 2 * (size_of::<((u64, u16), Seen)>() + 1);
-        MAX_CACHED_TABLES * table + MAX_SEEN * index
+        // Eight allocations of 16 bytes of bookkeeping each, and the table's owner.
+        let table = size_of::<StateTable>() + buffers + 8 * 16 + size_of::<u32>();
+        MAX_CACHED_TABLES * table + SLOTS * size_of::<Slot>()
     }
 
     pub fn new(model: &'m Model, seed: u64) -> Kernel<'m> {
         Kernel {
             model,
             key: PathRng::key(seed),
-            cache: TableCache {
-                index: FxHashMap::default(),
-                tables: Vec::new(),
-                live: 0,
-                scratch: StateTable::default(),
-                hazards: Hazards::new(model),
-            },
+            cache: TableCache::new(model),
         }
     }
 
