@@ -8,15 +8,15 @@
 
 use crate::model::{bits, Model, StepHazards};
 use crate::report::ExactMasses;
-use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Bounds that keep the solver from running out of memory or time on a large scenario.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Most distinct running event sets held at once.
+    /// Most distinct event sets held at once (running states, and the intermediate sets of a
+    /// step while its events are applied one at a time).
     pub max_states: usize,
-    /// Most (state, subset of events) transitions over the whole horizon.
+    /// Most (held set, eligible event) applications over the whole horizon: the solver's work.
     pub max_transitions: u64,
 }
 
@@ -24,13 +24,19 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_states: 1 << 22,
-            max_transitions: 1 << 28,
+            // About a minute on one core of a 2025 laptop.
+            max_transitions: 1 << 33,
         }
     }
 }
 
-/// Bytes a held state costs, roughly (key, mass and hash-table overhead).
-const BYTES_PER_STATE: usize = 48;
+/// Bytes a held state costs: an entry (set, carried bits, mass) of 24 bytes in each of the
+/// three buffers a step works with.
+const BYTES_PER_STATE: usize = 72;
+
+fn mib(states: usize) -> f64 {
+    (states as f64) * BYTES_PER_STATE as f64 / f64::from(1 << 20)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExactError {
@@ -41,12 +47,26 @@ pub enum ExactError {
     )]
     TooManyStates { step: u32, states: usize, mib: f64 },
     #[error(
-        "the exact solver would need more than {limit} transitions (at step {step}, a state has \
-         {eligible} events that can happen at once, 2^{eligible} combinations)"
+        "the exact solver stopped before starting: at step {step} the scenario has at least \
+         2^{log2} reachable event sets ({log2} events that can happen independently by then), \
+         more than {states}, which would need {mib:.0} MiB of memory (raise --max-states if \
+         there is memory for more, or let fewer events happen independently)"
+    )]
+    TooManyStatesAhead {
+        step: u32,
+        log2: u32,
+        states: usize,
+        mib: f64,
+    },
+    #[error(
+        "the exact solver would need about {estimate:.3e} (event set, event) applications, more \
+         than its limit of {limit} (estimated at step {step} from the {states} event sets held \
+         there)"
     )]
     TooMuchWork {
         step: u32,
-        eligible: usize,
+        states: usize,
+        estimate: f64,
         limit: u64,
     },
     /// The caller's cancel flag was raised (Ctrl-C or SIGTERM).
@@ -58,93 +78,130 @@ fn too_many_states(step: u32, limits: &Limits) -> ExactError {
     ExactError::TooManyStates {
         step,
         states: limits.max_states,
-        mib: (limits.max_states * BYTES_PER_STATE) as f64 / f64::from(1 << 20),
+        mib: mib(limits.max_states),
     }
 }
 
-/// Every subset of the eligible events with its probability, as (new events, probability),
-/// into `list` (`scratch` is a second buffer).
-fn subsets_into(
-    events: &[(usize, f64)],
-    list: &mut Vec<(u64, f64)>,
-    scratch: &mut Vec<(u64, f64)>,
-) {
-    list.clear();
-    list.push((0u64, 1.0));
-    for &(e, p) in events {
-        scratch.clear();
-        for &(set, w) in list.iter() {
-            scratch.push((set, w * (1.0 - p)));
-            scratch.push((set | 1 << e, w * p));
-        }
-        std::mem::swap(list, scratch);
+/// One event set held within a step: the set `cur` (the old set with the events applied so
+/// far), the old values of the `carried` bits that events applied later still read, and its
+/// probability.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    cur: u64,
+    old: u64,
+    mass: f64,
+}
+
+impl Entry {
+    fn key(&self) -> (u64, u64) {
+        (self.cur, self.old)
     }
 }
 
-/// Scenarios with at most this many events keep the next step's states in a dense array
-/// indexed by the event set (8 bytes per possible set), faster than hashing; larger ones in
-/// a hash map.
-const DENSE_EVENTS: usize = 20;
-
-/// The running states of the next step, by event set.
-enum Next {
-    Dense { mass: Vec<f64>, touched: Vec<u64> },
-    Sparse(FxHashMap<u64, f64>),
+/// The order in which a step applies its events, and the bits it must carry.
+///
+/// Given the set before the step, the step's events happen independently, so they can be
+/// applied one at a time in any order, as long as each event's probability is computed from
+/// the set *before* the step. An event that reads another (in its condition or a modifier's)
+/// is therefore applied before it: then the bits it reads are still the old ones. Where
+/// conditions read each other in a cycle, that is impossible, and the old value of a bit that
+/// a later event reads is carried beside the set (`carried`) until the step ends.
+fn application_order(model: &Model) -> (Vec<usize>, u64) {
+    let reads: Vec<u64> = model
+        .events()
+        .iter()
+        .enumerate()
+        .map(|(i, e)| e.hazard.reads() & !(1 << i))
+        .collect();
+    let n = reads.len();
+    let mut placed = 0u64;
+    let mut order = Vec::with_capacity(n);
+    while order.len() < n {
+        // An event is ready when every unplaced event that reads it has been placed.
+        let ready = (0..n).find(|&i| {
+            placed >> i & 1 == 0
+                && (0..n).all(|j| j == i || placed >> j & 1 == 1 || reads[j] >> i & 1 == 0)
+        });
+        // A cycle: place the first unplaced event; its bit is carried.
+        let i = ready.unwrap_or_else(|| (0..n).find(|&i| placed >> i & 1 == 0).unwrap_or(0));
+        placed |= 1 << i;
+        order.push(i);
+    }
+    let mut carried = 0u64;
+    for (at, &i) in order.iter().enumerate() {
+        if order[at + 1..].iter().any(|&j| reads[j] >> i & 1 == 1) {
+            carried |= 1 << i;
+        }
+    }
+    (order, carried)
 }
 
-impl Next {
-    fn new(events: usize) -> Next {
-        if events <= DENSE_EVENTS {
-            Next::Dense {
-                mass: vec![0.0; 1 << events],
-                touched: Vec::new(),
-            }
-        } else {
-            Next::Sparse(FxHashMap::default())
+/// Checks before starting that the reachable sets fit: the events that can happen by step t
+/// with no condition and no modifier (0 < p < 1) happen independently of everything, so every
+/// subset of them is reachable after step t (when no outcome is certain to end every path).
+/// Returns the estimated work: a lower bound, from those sets alone.
+fn check_ahead(model: &Model, limits: &Limits, active: &[usize]) -> Result<f64, ExactError> {
+    let outcome_may_be_certain = model
+        .outcomes()
+        .iter()
+        .filter_map(|o| o.hazard.as_ref())
+        .any(|h| h.p() >= 1.0);
+    if outcome_may_be_certain {
+        return Ok(0.0);
+    }
+    let mut work = 0.0;
+    let mut free = 0u32;
+    for t in 1..=model.horizon() {
+        // Sets held at the start of step t, times the events applied to each.
+        work += 2f64.powi(free as i32) * active[t as usize] as f64;
+        free = model
+            .events()
+            .iter()
+            .filter(|e| {
+                let h = &e.hazard;
+                h.is_unconditional() && h.p() > 0.0 && h.p() < 1.0 && h.window().0 <= t
+            })
+            .count() as u32;
+        if free >= 63 || 1usize << free > limits.max_states {
+            return Err(ExactError::TooManyStatesAhead {
+                step: t,
+                log2: free,
+                states: limits.max_states,
+                mib: 2f64.powi(free as i32) * BYTES_PER_STATE as f64 / f64::from(1 << 20),
+            });
         }
     }
+    Ok(work)
+}
 
-    fn add(&mut self, state: u64, mass: f64) {
-        match self {
-            Next::Dense { mass: all, touched } => {
-                let slot = &mut all[state as usize];
-                if *slot == 0.0 && mass != 0.0 {
-                    touched.push(state);
-                }
-                *slot += mass;
+/// Merges two lists sorted by key into `out`, adding the masses of equal keys.
+fn merge(a: &[Entry], b: &[Entry], out: &mut Vec<Entry>) {
+    out.clear();
+    out.reserve(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        match x.key().cmp(&y.key()) {
+            std::cmp::Ordering::Less => {
+                out.push(x);
+                i += 1;
             }
-            Next::Sparse(map) => *map.entry(state).or_insert(0.0) += mass,
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            Next::Dense { touched, .. } => touched.len(),
-            Next::Sparse(map) => map.len(),
-        }
-    }
-
-    /// The states with mass, in increasing order of event set (a fixed order makes every sum,
-    /// and so every digit, reproducible), leaving this empty for the next step.
-    fn drain_into(&mut self, running: &mut Vec<(u64, f64)>) {
-        running.clear();
-        match self {
-            Next::Dense { mass, touched } => {
-                touched.sort_unstable();
-                for &state in touched.iter() {
-                    let m = std::mem::take(&mut mass[state as usize]);
-                    if m > 0.0 {
-                        running.push((state, m));
-                    }
-                }
-                touched.clear();
+            std::cmp::Ordering::Greater => {
+                out.push(y);
+                j += 1;
             }
-            Next::Sparse(map) => {
-                running.extend(map.drain().filter(|&(_, m)| m > 0.0));
-                running.sort_unstable_by_key(|&(state, _)| state);
+            std::cmp::Ordering::Equal => {
+                out.push(Entry {
+                    mass: x.mass + y.mass,
+                    ..x
+                });
+                i += 1;
+                j += 1;
             }
         }
     }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
 }
 
 /// Solves the scenario exactly.
@@ -153,13 +210,19 @@ pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> 
 }
 
 /// As [`solve`], stopping with [`ExactError::Cancelled`] soon after `cancel` is raised: a
-/// large scenario can take minutes before it reaches a limit.
+/// large scenario can take a while before it reaches a limit.
+///
+/// Each step books what ends and what happens at it from every running set's hazards, then
+/// applies the step's eligible events to the surviving mass one at a time (see
+/// [`application_order`]): a step costs about (sets x eligible events), not
+/// (sets x 2^eligible events).
 pub fn solve_cancellable(
     model: &Model,
     limits: &Limits,
     cancel: &AtomicBool,
 ) -> Result<ExactMasses, ExactError> {
     let width = model.horizon() as usize + 1;
+    let horizon = model.horizon();
     let (n_events, n_outcomes) = (model.events().len(), model.outcomes().len());
     let mut masses = ExactMasses {
         outcome_steps: vec![vec![0.0; width]; n_outcomes],
@@ -167,34 +230,44 @@ pub fn solve_cancellable(
         joint: vec![vec![0.0; n_events]; n_outcomes],
         joint_not: vec![vec![0.0; n_events]; n_outcomes],
     };
+    // The events that may be applied at step t: inside their window, with p > 0.
+    let applied_at = |t: u32| {
+        model.events().iter().enumerate().filter(move |(_, e)| {
+            let (first, last) = e.hazard.window();
+            first <= t && t <= last && e.hazard.p() > 0.0
+        })
+    };
+    let active: Vec<usize> = (0..=horizon)
+        .map(|t| if t == 0 { 0 } else { applied_at(t).count() })
+        .collect();
+    // Work still ahead from step t on, per held set.
+    let mut ahead = vec![0u64; width + 1];
+    for t in (1..=horizon as usize).rev() {
+        ahead[t] = ahead[t + 1] + active[t] as u64;
+    }
+    let estimate = check_ahead(model, limits, &active)?;
+    if estimate > limits.max_transitions as f64 {
+        return Err(ExactError::TooMuchWork {
+            step: 1,
+            states: 1,
+            estimate,
+            limit: limits.max_transitions,
+        });
+    }
+    let (order, carried) = application_order(model);
     let mut running: Vec<(u64, f64)> = vec![(0, 1.0)];
-    let mut next = Next::new(n_events);
     let mut hazards = StepHazards::default();
-    let (mut list, mut scratch) = (Vec::new(), Vec::new());
+    let (mut entries, mut moved, mut merged) = (Vec::new(), Vec::new(), Vec::new());
     // P(event e is in the set after the step), for the joint masses of outcomes.
     let mut after = vec![0.0; n_events];
-    let mut transitions = 0u64;
-    for t in 1..=model.horizon() {
-        for &(state, mass) in &running {
-            // One relaxed load per state: nothing beside the 2^n successors it lists.
-            if cancel.load(Ordering::Relaxed) {
+    let mut work = 0u64;
+    for t in 1..=horizon {
+        entries.clear();
+        for (n, &(state, mass)) in running.iter().enumerate() {
+            if n % 4096 == 0 && cancel.load(Ordering::Relaxed) {
                 return Err(ExactError::Cancelled);
             }
             model.step_hazards_into(state, t, &mut hazards);
-            // One state with n eligible events has 2^n successors: refuse before listing them.
-            if hazards.events.len() >= usize::BITS as usize - 1
-                || 1usize << hazards.events.len() > limits.max_states
-            {
-                return Err(too_many_states(t, limits));
-            }
-            transitions = transitions.saturating_add(1 << hazards.events.len().min(63));
-            if transitions > limits.max_transitions {
-                return Err(ExactError::TooMuchWork {
-                    step: t,
-                    eligible: hazards.events.len(),
-                    limit: limits.max_transitions,
-                });
-            }
             // New events and the outcome of a step are independent given the state, so what
             // ends here and what happens here are booked from the state's hazards directly.
             for e in bits(state) {
@@ -223,16 +296,81 @@ pub fn solve_cancellable(
             after.fill(0.0);
             let staying = mass * survive;
             if staying > 0.0 {
-                subsets_into(&hazards.events, &mut list, &mut scratch);
-                for &(new, w) in &list {
-                    next.add(state | new, staying * w);
-                }
+                entries.push(Entry {
+                    cur: state,
+                    old: state & carried,
+                    mass: staying,
+                });
             }
-            if next.len() > limits.max_states {
+        }
+        // The work ahead if the sets held now stayed as many: refuse rather than run for an
+        // hour.
+        let projected = work as f64 + entries.len() as f64 * ahead[t as usize] as f64;
+        if projected > limits.max_transitions as f64 {
+            return Err(ExactError::TooMuchWork {
+                step: t,
+                states: entries.len(),
+                estimate: projected,
+                limit: limits.max_transitions,
+            });
+        }
+        // Apply the step's events one at a time. `entries` stays sorted by (cur, old): the
+        // sets an event leaves alone keep their order, and adding one bit to sets that lack it
+        // keeps theirs, so one merge of the two sorted lists adds up the sets that meet.
+        for &k in &order {
+            let hazard = &model.events()[k].hazard;
+            let (first, last) = hazard.window();
+            if t < first || t > last || hazard.p() <= 0.0 {
+                continue;
+            }
+            if cancel.load(Ordering::Relaxed) {
+                return Err(ExactError::Cancelled);
+            }
+            work += entries.len() as u64;
+            let bit = 1u64 << k;
+            let constant = hazard.is_unconditional().then(|| hazard.p());
+            moved.clear();
+            let mut certain = false;
+            for entry in entries.iter_mut() {
+                if entry.cur & bit != 0 {
+                    continue;
+                }
+                let p = match constant {
+                    Some(p) => p,
+                    // The old set, on every bit this event reads.
+                    None => hazard.probability_in_window((entry.cur & !carried) | entry.old),
+                };
+                if p <= 0.0 {
+                    continue;
+                }
+                certain |= p >= 1.0;
+                moved.push(Entry {
+                    cur: entry.cur | bit,
+                    mass: entry.mass * p,
+                    ..*entry
+                });
+                entry.mass *= 1.0 - p;
+            }
+            if certain {
+                // Sets that moved whole leave an empty entry behind.
+                entries.retain(|e| e.mass != 0.0);
+            }
+            merge(&entries, &moved, &mut merged);
+            std::mem::swap(&mut entries, &mut merged);
+            if entries.len() > limits.max_states {
                 return Err(too_many_states(t, limits));
             }
         }
-        next.drain_into(&mut running);
+        // The step is over: the carried bits are no longer needed, and sets that differ only
+        // in them are one state again (they are next to each other in the order).
+        running.clear();
+        for entry in &entries {
+            match running.last_mut() {
+                Some((state, mass)) if *state == entry.cur => *mass += entry.mass,
+                _ => running.push((entry.cur, entry.mass)),
+            }
+        }
+        running.retain(|&(_, m)| m > 0.0);
     }
     // The set of every event (n_events is at most 64).
     let all_events = match n_events {

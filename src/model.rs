@@ -118,6 +118,20 @@ impl Hazard {
         &self.modifiers
     }
 
+    /// The events whose having happened can change this hazard's probability: those its
+    /// condition and its modifiers' conditions mention.
+    pub fn reads(&self) -> u64 {
+        let when = self.when.as_ref().map_or(0, Condition::mentions);
+        self.modifiers
+            .iter()
+            .fold(when, |acc, m| acc | m.when.mentions())
+    }
+
+    /// Whether the probability is the base p whatever happened (no condition, no modifier).
+    pub fn is_unconditional(&self) -> bool {
+        self.when.is_none() && self.modifiers.is_empty()
+    }
+
     /// The same hazard with another base probability and modifier factors (one per modifier,
     /// in order).
     pub(crate) fn with_values(&self, p: f64, factors: &[f64]) -> Hazard {

@@ -14,24 +14,42 @@
 //! `none[j] < (1 - u) * none[i]`: one uniform per item that happens, plus one that ends the
 //! chain. Items with p = 1 happen at the next step for sure and are not drawn.
 //!
-//! Random stream: path `i` of seed `s` uses ChaCha8 keyed by `s` (via `seed_from_u64`) on
-//! stream `i`, from word 0. Each draw is the top 53 bits of one `u64`. Per jump: unless
+//! Random stream: path `i` of seed `s` draws from its own SplitMix64 stream ([`PathRng`]): the
+//! Weyl sequence `x + GAMMA, x + 2 GAMMA, ...` put through the SplitMix64 finaliser, from a
+//! start `x` that hashes (s, i). Each draw is the top 53 bits of one `u64`. Per jump: unless
 //! something is certain, one draw for the waiting time and, if it lands inside the segment,
 //! one for the first item; then one per further draw of the chain (none after the outcome
 //! block, which is last); and one to choose the outcome when the block happens and more than
 //! one outcome is eligible.
+//!
+//! The waiting time is defined in closed form, so that every way of computing it gives the
+//! same step: with `ln_none = ln P(nothing happens at a step)`, it is the smallest k >= 0 with
+//! `u < fixed(1 - exp((k + 1) ln_none))`. A state visited often keeps these thresholds for the
+//! first 64 steps in a table; a state met once, and any wait past the table, finds k from the
+//! logarithm of `u` and checks it against the same thresholds.
+//!
+//! Per-state tables: a state (event set, segment) met for the fourth time gets a full table,
+//! kept in a cache (thresholds ready, no arithmetic per draw); a state met fewer times
+//! (most states of a scenario with many events: each path wanders off on its own) is drawn
+//! from directly, with probabilities updated from the previous state's for only the events
+//! whose window, condition or modifiers changed. Both give the same draws, so which states
+//! are cached (which depends on the other paths a thread ran) changes nothing.
 
-use crate::model::{bits, Model, StepHazards};
-use rand::{RngCore, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use rustc_hash::FxHashMap;
+use crate::model::{bits, Model};
+use rand::RngCore;
 
 /// Thresholds are 53-bit fixed point: a draw `u` in [0, 2^53) passes `threshold` when
 /// `u < threshold`, so 0 never passes and `ONE` always does.
 const ONE: u64 = 1 << 53;
-/// The cache of per-state tables is emptied when it holds this many, to keep memory flat.
+/// The most full tables a kernel keeps, to keep memory flat.
 const MAX_CACHED_TABLES: usize = 1 << 14;
-/// Waiting times up to this many steps are inverted by table; longer ones by a logarithm.
+/// Slots of the cache of states (see `TableCache`).
+const SLOT_BITS: u32 = 15;
+const SLOTS: usize = 1 << SLOT_BITS;
+/// The visit at which a state gets a full table: building one costs about as much as drawing
+/// directly a few times, so a state met only a few times is never worth one.
+const TABLE_AT_VISIT: u8 = 4;
+/// Waiting times up to this many steps are kept as thresholds in a full table.
 const WAIT_TABLE_STEPS: usize = 64;
 
 fn fixed(p: f64) -> u64 {
@@ -39,19 +57,66 @@ fn fixed(p: f64) -> u64 {
     (p.clamp(0.0, 1.0) * ONE as f64 + 0.5) as u64
 }
 
-/// The random stream of one path.
-pub fn path_rng(seed: u64, path: u64) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(path);
-    rng
+const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// The SplitMix64 finaliser (Stafford's variant 13): a bijection of `u64` that mixes well.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
-fn draw(rng: &mut ChaCha8Rng) -> u64 {
+/// The random stream of one path: SplitMix64 from a start that hashes (seed, path). Setting
+/// one up is two multiplications per mix, against a 256-byte ChaCha8 block refill before.
+#[derive(Debug, Clone)]
+pub struct PathRng {
+    state: u64,
+}
+
+impl PathRng {
+    /// The key of a seed, shared by all its paths.
+    fn key(seed: u64) -> u64 {
+        mix(seed ^ 0x6a09_e667_f3bc_c909)
+    }
+
+    fn from_key(key: u64, path: u64) -> PathRng {
+        PathRng {
+            state: mix(key.wrapping_add(mix(path.wrapping_add(0x3c6e_f372_fe94_f82b)))),
+        }
+    }
+}
+
+impl RngCore for PathRng {
+    fn next_u32(&mut self) -> u32 {
+        (self.next_u64() >> 32) as u32
+    }
+
+    #[inline]
+    fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(GAMMA);
+        mix(self.state)
+    }
+
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        for chunk in dst.chunks_mut(8) {
+            let word = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&word[..chunk.len()]);
+        }
+    }
+}
+
+/// The random stream of one path.
+pub fn path_rng(seed: u64, path: u64) -> PathRng {
+    PathRng::from_key(PathRng::key(seed), path)
+}
+
+#[inline]
+fn draw(rng: &mut PathRng) -> u64 {
     rng.next_u64() >> 11
 }
 
 /// A uniform number in (0, 1]: one minus a draw.
-fn draw_complement(rng: &mut ChaCha8Rng) -> f64 {
+fn draw_complement(rng: &mut PathRng) -> f64 {
     (ONE - draw(rng)) as f64 / ONE as f64
 }
 
@@ -62,14 +127,19 @@ fn pick(cumulative: &[u64], u: u64) -> usize {
         .min(cumulative.len() - 1)
 }
 
+/// The threshold of "something happens within k + 1 steps" (see the module's notes).
+fn wait_threshold(ln_none: f64, k: u32) -> u64 {
+    fixed(-libm::expm1((f64::from(k) + 1.0) * ln_none))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Item {
     Event(u8),
     Outcomes,
 }
 
-/// Everything the kernel needs for one (event set, segment): precomputed once, reused by
-/// every path that passes through that state.
+/// Everything the kernel needs for one (event set, segment): kept in the cache for a state
+/// visited again, built afresh (without the threshold tables) for a state met once.
 #[derive(Debug, Default)]
 struct StateTable {
     /// Events with p = 1: they happen at the next step.
@@ -78,17 +148,24 @@ struct StateTable {
     certain_outcome: bool,
     /// Items that may or may not happen at a step, in draw order.
     items: Vec<Item>,
+    /// `reached[k]`: probability that at least one of items 0..=k happens at a step.
+    reached: Vec<f64>,
     /// `none[k]`: probability that none of items 0..=k happens at a step.
     none: Vec<f64>,
+    /// ln P(no item happens at a step).
+    ln_none: f64,
+    /// Eligible outcomes and their hazards, and the sum of those.
+    outcomes: Vec<usize>,
+    outcome_hazards: Vec<f64>,
+    total_hazard: f64,
+    /// Whether the thresholds below are filled (a cached table).
+    full: bool,
     /// Cumulative thresholds of "item k is the first to happen, given that one did".
     first: Vec<u64>,
-    /// `wait[k - 1]`: threshold of "something happens within k steps", for the first steps
+    /// `wait[k]`: threshold of "something happens within k + 1 steps", for the first steps
     /// of the segment.
     wait: Vec<u64>,
-    /// ln P(no item happens at a step), for waits beyond the table.
-    ln_none: f64,
-    /// Eligible outcomes, and the cumulative thresholds of being the one that happens.
-    outcomes: Vec<usize>,
+    /// Cumulative thresholds of being the outcome that happens.
     outcome_choice: Vec<u64>,
 }
 
@@ -99,61 +176,72 @@ fn at_least_one(before: f64, q: f64) -> f64 {
 }
 
 impl StateTable {
-    /// Makes this the table of (`happened`, `segment`), reusing its buffers; `hazards` is a
-    /// scratch buffer.
-    fn fill(&mut self, model: &Model, happened: u64, segment: usize, hazards: &mut StepHazards) {
-        let (first_step, last_step) = model.segments()[segment];
-        model.step_hazards_into(happened, first_step, hazards);
+    /// Makes this the table of a state with the hazards `events` (p by event, 0 when not
+    /// eligible) and `outcomes` (h by outcome), without thresholds; `full` then adds them for
+    /// a segment of `steps` steps.
+    fn fill(&mut self, events: &[f64], eligible: u64, outcomes: &[f64]) {
         self.certain = 0;
+        self.full = false;
         self.items.clear();
+        self.reached.clear();
         self.none.clear();
-        self.first.clear();
         let mut any = 0.0;
-        for &(e, p) in &hazards.events {
+        for e in bits(eligible) {
+            let p = events[e];
             if p >= 1.0 {
                 self.certain |= 1 << e;
-            } else {
+            } else if p > 0.0 {
                 self.items.push(Item::Event(e as u8));
                 any = at_least_one(any, p);
-                self.none.push(any);
+                self.reached.push(any);
             }
         }
-        self.certain_outcome = hazards.outcomes.iter().any(|&(_, h)| h >= 1.0);
-        let some_outcome = hazards
-            .outcomes
-            .iter()
-            .fold(0.0, |a, &(_, h)| at_least_one(a, h));
-        if !hazards.outcomes.is_empty() && !self.certain_outcome {
+        self.outcomes.clear();
+        self.outcome_hazards.clear();
+        self.certain_outcome = false;
+        let mut some_outcome = 0.0;
+        for (o, &h) in outcomes.iter().enumerate() {
+            if h > 0.0 {
+                self.outcomes.push(o);
+                self.outcome_hazards.push(h);
+                self.certain_outcome |= h >= 1.0;
+                some_outcome = at_least_one(some_outcome, h);
+            }
+        }
+        self.total_hazard = self.outcome_hazards.iter().sum();
+        if !self.outcomes.is_empty() && !self.certain_outcome {
             self.items.push(Item::Outcomes);
             any = at_least_one(any, some_outcome);
-            self.none.push(any);
+            self.reached.push(any);
         }
-        // `none` holds P(at least one of items 0..=k) until here.
-        self.first.extend(self.none.iter().map(|&a| fixed(a / any)));
+        self.none.extend(self.reached.iter().map(|&a| 1.0 - a));
+        self.ln_none = libm::log1p(-any);
+    }
+
+    /// Adds the thresholds, for a segment of `steps` steps.
+    fn complete(&mut self, steps: u32) {
+        let scale = self.first_scale();
+        self.first.clear();
+        self.first
+            .extend(self.reached.iter().map(|&a| fixed(a * scale)));
         if let Some(last) = self.first.last_mut() {
             *last = ONE;
         }
-        self.none.iter_mut().for_each(|a| *a = 1.0 - *a);
-        let steps = ((last_step - first_step + 1) as usize).min(WAIT_TABLE_STEPS);
-        let mut within = 0.0;
+        let tabled = (steps as usize).min(WAIT_TABLE_STEPS) as u32;
         self.wait.clear();
-        self.wait.extend((0..steps).map(|_| {
-            within = at_least_one(within, any);
-            fixed(within)
-        }));
-        self.ln_none = libm::log1p(-any);
-        let total_hazard: f64 = hazards.outcomes.iter().map(|&(_, h)| h).sum();
+        self.wait
+            .extend((0..tabled).map(|k| wait_threshold(self.ln_none, k)));
         let mut cumulative = 0.0;
-        self.outcomes.clear();
         self.outcome_choice.clear();
-        for &(o, h) in &hazards.outcomes {
+        for &h in &self.outcome_hazards {
             cumulative += h;
-            self.outcomes.push(o);
-            self.outcome_choice.push(fixed(cumulative / total_hazard));
+            self.outcome_choice
+                .push(fixed(cumulative / self.total_hazard));
         }
         if let Some(last) = self.outcome_choice.last_mut() {
             *last = ONE;
         }
+        self.full = true;
     }
 
     fn is_certain(&self) -> bool {
@@ -162,18 +250,74 @@ impl StateTable {
 
     /// Steps from the current one until something happens (0 = at the current step), or
     /// `None` if nothing happens within the `remaining` steps of the segment.
-    fn wait(&self, rng: &mut ChaCha8Rng, remaining: u32) -> Option<u32> {
+    fn wait(&self, rng: &mut PathRng, remaining: u32) -> Option<u32> {
         let u = draw(rng);
-        let tabled = self.wait.len().min(remaining as usize);
-        if u < self.wait[tabled - 1] {
-            return Some(self.wait[..tabled].partition_point(|&c| c <= u) as u32);
+        let mut from = 0;
+        if self.full {
+            let tabled = self.wait.len().min(remaining as usize);
+            if u < self.wait[tabled - 1] {
+                return Some(self.wait[..tabled].partition_point(|&c| c <= u) as u32);
+            }
+            if tabled == remaining as usize {
+                return None;
+            }
+            from = tabled as u32;
         }
-        if tabled == remaining as usize {
-            return None;
+        // The smallest k >= from with u < threshold(k): a guess from the logarithm, checked
+        // against the thresholds themselves (the guess is off by one at most, but the checks
+        // do not rely on it).
+        let guess = libm::log1p(-(u as f64 / ONE as f64)) / self.ln_none;
+        let mut k = if guess < f64::from(remaining) {
+            (guess as u32).max(from)
+        } else {
+            remaining
+        };
+        while k > from && u < wait_threshold(self.ln_none, k - 1) {
+            k -= 1;
         }
-        // Beyond the table: the smallest k with u < 1 - none^k, by the logarithm.
-        let waited = libm::log1p(-(u as f64 / ONE as f64)) / self.ln_none;
-        (waited < f64::from(remaining)).then_some(waited as u32)
+        while k < remaining && u >= wait_threshold(self.ln_none, k) {
+            k += 1;
+        }
+        (k < remaining).then_some(k)
+    }
+
+    /// `reached[k]` times this is the probability that the first item to happen is among
+    /// items 0..=k, given that one does.
+    fn first_scale(&self) -> f64 {
+        1.0 / self.reached.last().copied().unwrap_or(1.0)
+    }
+
+    /// The first item to happen at a step at which one does: the first k with
+    /// `u < fixed(reached[k] / P(any))` (the last item if none).
+    fn first_item(&self, u: u64) -> usize {
+        if self.full {
+            return pick(&self.first, u);
+        }
+        let scale = self.first_scale();
+        self.reached
+            .partition_point(|&a| fixed(a * scale) <= u)
+            .min(self.reached.len() - 1)
+    }
+
+    /// The outcome that happens when the block does.
+    fn choose_outcome(&self, rng: &mut PathRng) -> usize {
+        if self.outcomes.len() == 1 {
+            return self.outcomes[0];
+        }
+        let u = draw(rng);
+        let choice = if self.full {
+            pick(&self.outcome_choice, u)
+        } else {
+            let mut cumulative = 0.0;
+            let last = self.outcomes.len() - 1;
+            (0..last)
+                .find(|&k| {
+                    cumulative += self.outcome_hazards[k];
+                    u < fixed(cumulative / self.total_hazard)
+                })
+                .unwrap_or(last)
+        };
+        self.outcomes[choice]
     }
 }
 
@@ -210,44 +354,245 @@ impl PathRecord {
     }
 }
 
-/// The state tables met so far, by (event set, segment).
+/// The probabilities of every event and outcome in one state, kept from jump to jump and
+/// updated for only what a jump changed.
+struct Hazards {
+    /// p by event and h by outcome (0 when not eligible), valid for `happened` in `segment`
+    /// once `valid`.
+    events: Vec<f64>,
+    outcomes: Vec<f64>,
+    /// The events with p > 0.
+    eligible: u64,
+    happened: u64,
+    segment: usize,
+    valid: bool,
+    /// By segment: the events and outcomes (as bit sets) whose window holds it.
+    events_in: Vec<u64>,
+    outcomes_in: Vec<u64>,
+    /// By event bit: the events and outcomes whose probability reads it.
+    event_readers: Vec<u64>,
+    outcome_readers: Vec<u64>,
+}
+
+impl Hazards {
+    fn new(model: &Model) -> Hazards {
+        let within =
+            |window: (u32, u32), (first, _): (u32, u32)| window.0 <= first && first <= window.1;
+        let mut events_in = Vec::new();
+        let mut outcomes_in = Vec::new();
+        for &segment in model.segments() {
+            let mut in_window = 0u64;
+            for (e, event) in model.events().iter().enumerate() {
+                if within(event.hazard.window(), segment) && event.hazard.p() > 0.0 {
+                    in_window |= 1 << e;
+                }
+            }
+            events_in.push(in_window);
+            let mut in_window = 0u64;
+            for (o, outcome) in model.outcomes().iter().enumerate() {
+                if let Some(h) = &outcome.hazard {
+                    if within(h.window(), segment) && h.p() > 0.0 {
+                        in_window |= 1 << o;
+                    }
+                }
+            }
+            outcomes_in.push(in_window);
+        }
+        let n = model.events().len();
+        let mut event_readers = vec![0u64; n];
+        let mut outcome_readers = vec![0u64; n];
+        for (e, event) in model.events().iter().enumerate() {
+            for b in bits(event.hazard.reads()) {
+                event_readers[b] |= 1 << e;
+            }
+        }
+        for (o, outcome) in model.outcomes().iter().enumerate() {
+            if let Some(h) = &outcome.hazard {
+                for b in bits(h.reads()) {
+                    outcome_readers[b] |= 1 << o;
+                }
+            }
+        }
+        Hazards {
+            events: vec![0.0; n],
+            outcomes: vec![0.0; model.outcomes().len()],
+            eligible: 0,
+            happened: 0,
+            segment: 0,
+            valid: false,
+            events_in,
+            outcomes_in,
+            event_readers,
+            outcome_readers,
+        }
+    }
+
+    /// Makes these the hazards of `happened` in `segment`. The probabilities are computed as
+    /// `Model::step_hazards` computes them, so they are the same numbers whichever way they
+    /// were reached.
+    fn update(&mut self, model: &Model, happened: u64, segment: usize) {
+        let all = |n: usize| if n == 0 { 0 } else { u64::MAX >> (64 - n) };
+        let (all_events, all_outcomes) = (all(self.events.len()), all(self.outcomes.len()));
+        let (stale_events, stale_outcomes) = if self.valid {
+            let changed = happened ^ self.happened;
+            let (mut events, mut outcomes) = (changed, 0u64);
+            for b in bits(changed) {
+                events |= self.event_readers[b];
+                outcomes |= self.outcome_readers[b];
+            }
+            (
+                events | (self.events_in[segment] ^ self.events_in[self.segment]),
+                outcomes | (self.outcomes_in[segment] ^ self.outcomes_in[self.segment]),
+            )
+        } else {
+            (all_events, all_outcomes)
+        };
+        let events_in = self.events_in[segment] & !happened;
+        for e in bits(stale_events & all_events) {
+            let p = if events_in >> e & 1 == 1 {
+                model.events()[e].hazard.probability_in_window(happened)
+            } else {
+                0.0
+            };
+            self.events[e] = p;
+            if p > 0.0 {
+                self.eligible |= 1 << e;
+            } else {
+                self.eligible &= !(1 << e);
+            }
+        }
+        let outcomes_in = self.outcomes_in[segment];
+        for o in bits(stale_outcomes & all_outcomes) {
+            self.outcomes[o] = match &model.outcomes()[o].hazard {
+                Some(h) if outcomes_in >> o & 1 == 1 => h.probability_in_window(happened),
+                _ => 0.0,
+            };
+        }
+        self.happened = happened;
+        self.segment = segment;
+        self.valid = true;
+    }
+}
+
+/// What the cache knows of the state that last used one of its slots.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    happened: u64,
+    segment: u16,
+    visits: u8,
+    /// Its full table, or `NO_TABLE`.
+    table: u32,
+}
+
+const NO_TABLE: u32 = u32::MAX;
+/// A segment number no model has (they have at most 2 x 128 + 1 segments).
+const NO_SEGMENT: u16 = u16::MAX;
+
+/// The states met so far: a direct-mapped cache of `SLOTS` slots (one multiplication and one
+/// load per jump, no probing: a state that lands on another's slot takes it) and up to
+/// `MAX_CACHED_TABLES` full tables, reused in turn when all are taken.
 struct TableCache {
-    index: FxHashMap<(u64, u16), usize>,
-    /// Tables `..live` are in use; the rest keep their buffers for reuse after a clear.
+    slots: Vec<Slot>,
     tables: Vec<StateTable>,
-    live: usize,
-    scratch: StepHazards,
+    /// The slot each table was built for.
+    owners: Vec<u32>,
+    /// The table to reuse next when all are taken.
+    next: usize,
+    /// The table of a state met only a few times.
+    scratch: StateTable,
+    hazards: Hazards,
 }
 
 impl TableCache {
+    fn new(model: &Model) -> TableCache {
+        TableCache {
+            slots: vec![
+                Slot {
+                    happened: 0,
+                    segment: NO_SEGMENT,
+                    visits: 0,
+                    table: NO_TABLE,
+                };
+                SLOTS
+            ],
+            tables: Vec::new(),
+            owners: Vec::new(),
+            next: 0,
+            scratch: StateTable::default(),
+            hazards: Hazards::new(model),
+        }
+    }
+
+    fn slot_of(happened: u64, segment: u16) -> usize {
+        let h = (happened ^ u64::from(segment).rotate_right(16)).wrapping_mul(GAMMA);
+        (h >> (64 - SLOT_BITS)) as usize
+    }
+
     fn get(&mut self, model: &Model, happened: u64, segment: usize) -> &StateTable {
-        let key = (happened, segment as u16);
-        let i = match self.index.get(&key) {
-            Some(&i) => i,
-            None => {
-                if self.live >= MAX_CACHED_TABLES {
-                    self.index.clear();
-                    self.live = 0;
-                }
-                if self.live == self.tables.len() {
-                    self.tables.push(StateTable::default());
-                }
-                let i = self.live;
-                self.tables[i].fill(model, happened, segment, &mut self.scratch);
-                self.live += 1;
-                self.index.insert(key, i);
-                i
+        let segment16 = segment as u16;
+        let i = Self::slot_of(happened, segment16);
+        let slot = self.slots[i];
+        let visits = if slot.happened == happened && slot.segment == segment16 {
+            if slot.table != NO_TABLE {
+                return &self.tables[slot.table as usize];
             }
+            slot.visits.saturating_add(1)
+        } else {
+            1
         };
-        &self.tables[i]
+        self.hazards.update(model, happened, segment);
+        if visits < TABLE_AT_VISIT {
+            self.slots[i] = Slot {
+                happened,
+                segment: segment16,
+                visits,
+                table: NO_TABLE,
+            };
+            self.scratch.fill(
+                &self.hazards.events,
+                self.hazards.eligible,
+                &self.hazards.outcomes,
+            );
+            return &self.scratch;
+        }
+        // Visited often: this state pays for a table.
+        let t = if self.tables.len() < MAX_CACHED_TABLES {
+            self.tables.push(StateTable::default());
+            self.owners.push(i as u32);
+            self.tables.len() - 1
+        } else {
+            let t = self.next;
+            self.next = (self.next + 1) % MAX_CACHED_TABLES;
+            let owner = &mut self.slots[self.owners[t] as usize];
+            if owner.table == t as u32 {
+                owner.table = NO_TABLE;
+            }
+            self.owners[t] = i as u32;
+            t
+        };
+        let (first, last) = model.segments()[segment];
+        let table = &mut self.tables[t];
+        table.fill(
+            &self.hazards.events,
+            self.hazards.eligible,
+            &self.hazards.outcomes,
+        );
+        table.complete(last - first + 1);
+        self.slots[i] = Slot {
+            happened,
+            segment: segment16,
+            visits,
+            table: t as u32,
+        };
+        &self.tables[t]
     }
 }
 
 /// Simulates paths of one model; keeps a cache of state tables, so reuse it across paths.
 pub struct Kernel<'m> {
     model: &'m Model,
-    /// Never used itself: each path starts from a clone of it.
-    base: ChaCha8Rng,
+    /// The seed's key: each path's stream starts from it and the path number.
+    key: u64,
     cache: TableCache,
 }
 
@@ -260,26 +605,19 @@ impl<'m> Kernel<'m> {
         let pushed = |n: usize| n.next_power_of_two().max(4);
         let items = model.events().len() + 1;
         let outcomes = model.outcomes().len();
-        let buffers = pushed(items) * (size_of::<Item>() + size_of::<f64>() + size_of::<u64>())
+        let buffers = pushed(items) * (size_of::<Item>() + 3 * size_of::<f64>())
             + pushed(WAIT_TABLE_STEPS) * size_of::<u64>()
-            + pushed(outcomes) * (size_of::<usize>() + size_of::<u64>());
-        // Six allocations of 16 bytes of bookkeeping each; the index has at most two buckets
-        // per table, of a key, a value and a control byte.
-        let table = size_of::<StateTable>() + buffers + 6 * 16;
-        let index = 2 * (size_of::<((u64, u16), usize)>() + 1);
-        MAX_CACHED_TABLES * (table + index)
+            + pushed(outcomes) * (size_of::<usize>() + 2 * size_of::<u64>());
+        // Eight allocations of 16 bytes of bookkeeping each, and the table's owner.
+        let table = size_of::<StateTable>() + buffers + 8 * 16 + size_of::<u32>();
+        MAX_CACHED_TABLES * table + SLOTS * size_of::<Slot>()
     }
 
     pub fn new(model: &'m Model, seed: u64) -> Kernel<'m> {
         Kernel {
             model,
-            base: ChaCha8Rng::seed_from_u64(seed),
-            cache: TableCache {
-                index: FxHashMap::default(),
-                tables: Vec::new(),
-                live: 0,
-                scratch: StepHazards::default(),
-            },
+            key: PathRng::key(seed),
+            cache: TableCache::new(model),
         }
     }
 
@@ -290,10 +628,7 @@ impl<'m> Kernel<'m> {
 
     /// Simulates path number `path` into `record`.
     pub fn run_path(&mut self, path: u64, record: &mut PathRecord) {
-        // A clone of the unused base generator is a fresh `seed_from_u64(seed)` at word 0, so
-        // on stream `path` it is `path_rng(seed, path)` (cheaper than `set_word_pos(0)`).
-        let rng = &mut self.base.clone();
-        rng.set_stream(path);
+        let rng = &mut PathRng::from_key(self.key, path);
         record.path = path;
         record.event_steps.fill(0);
         let model = self.model;
@@ -323,7 +658,7 @@ impl<'m> Kernel<'m> {
             let mut level = 1.0;
             let mut next = 0;
             if !table.is_certain() {
-                let i = pick(&table.first, draw(rng));
+                let i = table.first_item(draw(rng));
                 happen(table.items[i]);
                 level = table.none[i];
                 next = i + 1;
@@ -343,12 +678,7 @@ impl<'m> Kernel<'m> {
                 record.event_steps[e] = at;
             }
             if outcome_block {
-                let choice = if table.outcomes.len() == 1 {
-                    0
-                } else {
-                    pick(&table.outcome_choice, draw(rng))
-                };
-                record.outcome = table.outcomes[choice];
+                record.outcome = table.choose_outcome(rng);
                 record.step = at;
                 record.happened = happened;
                 record.by_horizon = false;
