@@ -77,6 +77,69 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[low] + (h - low as f64) * (sorted[high] - sorted[low])
 }
 
+/// Samples whose values are kept for exact percentiles; beyond this many, the percentiles come
+/// from a histogram of [`BINS`] bins over [0, 1], so that memory stays flat as the number of
+/// samples grows (the percentiles are then exact to within 1/BINS, about 1.5e-5).
+const EXACT_SAMPLES: usize = 1 << 16;
+const BINS: usize = 1 << 16;
+
+/// The probabilities of one outcome or event across the samples: running mean and sum of
+/// squared deviations (Welford), and the values, or once there are many, their histogram.
+#[derive(Debug, Default)]
+struct Column {
+    count: u64,
+    mean: f64,
+    squares: f64,
+    values: Vec<f64>,
+    bins: Vec<u64>,
+}
+
+impl Column {
+    fn add(&mut self, x: f64) {
+        self.count += 1;
+        let delta = x - self.mean;
+        self.mean += delta / self.count as f64;
+        self.squares += delta * (x - self.mean);
+        if self.bins.is_empty() {
+            self.values.push(x);
+            if self.values.len() > EXACT_SAMPLES {
+                self.bins = vec![0; BINS];
+                for v in std::mem::take(&mut self.values) {
+                    self.bins[bin(v)] += 1;
+                }
+            }
+        } else {
+            self.bins[bin(x)] += 1;
+        }
+    }
+
+    fn finish(&mut self) {
+        self.values.sort_by(f64::total_cmp);
+    }
+
+    /// The `q` quantile: of the sorted values, or interpolated inside the histogram's bin that
+    /// holds the same rank.
+    fn quantile(&self, q: f64) -> f64 {
+        if self.bins.is_empty() {
+            return quantile(&self.values, q);
+        }
+        let rank = (self.count - 1) as f64 * q;
+        let mut below = 0u64;
+        for (i, &n) in self.bins.iter().enumerate() {
+            if n > 0 && (below + n) as f64 > rank {
+                let within = (rank - below as f64 + 0.5) / n as f64;
+                return (i as f64 + within.clamp(0.0, 1.0)) / BINS as f64;
+            }
+            below += n;
+        }
+        1.0
+    }
+}
+
+fn bin(x: f64) -> usize {
+    ((x.clamp(0.0, 1.0) * BINS as f64) as usize).min(BINS - 1)
+}
+
 /// One draw of the inputs, as `samples.csv` lists it.
 pub struct Sample<'a> {
     pub index: u64,
@@ -166,8 +229,10 @@ pub fn run(
     let (d, outcomes) = (inputs.len(), model.outcomes().len());
     let mut sobol = Sobol::new(d, outcomes, seed);
     let mut sum: Option<ExactMasses> = None;
-    // One column per outcome, then per event: the values the percentiles are taken from.
-    let mut columns: Vec<Vec<f64>> = vec![Vec::new(); outcomes + model.events().len()];
+    // One column per outcome, then per event: what the mean, sd and percentiles come from.
+    let mut columns: Vec<Column> = (0..outcomes + model.events().len())
+        .map(|_| Column::default())
+        .collect();
     let mut first = 0;
     while first < samples {
         let end = (first + CHUNK).min(samples);
@@ -200,7 +265,7 @@ pub fn run(
                 .iter_mut()
                 .zip(f_a.iter().chain(&event_totals(&group[0])))
             {
-                column.push(*value);
+                column.add(*value);
             }
             match &mut sum {
                 Some(sum) => sum.add(&group[0]),
@@ -223,20 +288,17 @@ pub fn run(
         );
     let spread = items
         .zip(columns)
-        .map(|((kind, id, label), mut values)| {
-            let n = values.len() as f64;
-            let mean = values.iter().sum::<f64>() / n;
-            let squares: f64 = values.iter().map(|v| (v - mean) * (v - mean)).sum();
-            values.sort_by(f64::total_cmp);
+        .map(|((kind, id, label), mut column)| {
+            column.finish();
             Spread {
                 kind,
                 id: id.clone(),
                 label: label.clone(),
-                mean,
-                sd: (squares / (n - 1.0)).sqrt(),
-                p5: quantile(&values, 0.05),
-                p50: quantile(&values, 0.5),
-                p95: quantile(&values, 0.95),
+                mean: column.mean,
+                sd: (column.squares / (column.count as f64 - 1.0)).sqrt(),
+                p5: column.quantile(0.05),
+                p50: column.quantile(0.5),
+                p95: column.quantile(0.95),
             }
         })
         .collect();
@@ -257,4 +319,37 @@ pub fn run(
         spread,
         sobol: attributions,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{quantile, Column, BINS};
+
+    /// Past the exact limit the percentiles come from the histogram: memory stays at its
+    /// bins, and each percentile is within one bin of the exact one.
+    #[test]
+    fn many_samples_keep_flat_memory_and_close_percentiles() {
+        let mut column = Column::default();
+        let mut values = Vec::new();
+        let mut x = 0.3f64;
+        for _ in 0..200_000 {
+            x = (x * 3.7 + 0.123).fract();
+            let v = x * x;
+            column.add(v);
+            values.push(v);
+        }
+        column.finish();
+        assert!(column.values.is_empty() && column.bins.len() == BINS);
+        values.sort_by(f64::total_cmp);
+        for q in [0.05, 0.5, 0.95] {
+            let exact = quantile(&values, q);
+            let got = column.quantile(q);
+            assert!(
+                (got - exact).abs() <= 1.0 / BINS as f64,
+                "{q}: {got} {exact}"
+            );
+        }
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        assert!((column.mean - mean).abs() < 1e-12);
+    }
 }
