@@ -59,7 +59,7 @@ fn too_many_states(step: u32, limits: &Limits) -> ExactError {
 
 /// Every subset of the eligible events with its probability, as (new events, probability),
 /// into `list` (`scratch` is a second buffer).
-fn subsets_into(
+pub(crate) fn subsets_into(
     events: &[(usize, f64)],
     list: &mut Vec<(u64, f64)>,
     scratch: &mut Vec<(u64, f64)>,
@@ -142,6 +142,38 @@ impl Next {
     }
 }
 
+/// Adds the transitions of one state at step `t` to `transitions`, refusing before the work
+/// when the state has too many successors or the whole solve too many transitions.
+pub(crate) fn count_work(
+    hazards: &StepHazards,
+    t: u32,
+    transitions: &mut u64,
+    limits: &Limits,
+) -> Result<(), ExactError> {
+    // One state with n eligible events has 2^n successors: refuse before listing them.
+    let eligible = hazards.events.len();
+    if eligible >= usize::BITS as usize - 1 || 1usize << eligible > limits.max_states {
+        return Err(too_many_states(t, limits));
+    }
+    *transitions = transitions.saturating_add(1 << eligible.min(63));
+    if *transitions > limits.max_transitions {
+        return Err(ExactError::TooMuchWork {
+            step: t,
+            eligible,
+            limit: limits.max_transitions,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses to hold more running states than the limits allow.
+pub(crate) fn check_states(held: usize, t: u32, limits: &Limits) -> Result<(), ExactError> {
+    if held > limits.max_states {
+        return Err(too_many_states(t, limits));
+    }
+    Ok(())
+}
+
 /// Solves the scenario exactly.
 pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> {
     let width = model.horizon() as usize + 1;
@@ -161,20 +193,7 @@ pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> 
     for t in 1..=model.horizon() {
         for &(state, mass) in &running {
             model.step_hazards_into(state, t, &mut hazards);
-            // One state with n eligible events has 2^n successors: refuse before listing them.
-            if hazards.events.len() >= usize::BITS as usize - 1
-                || 1usize << hazards.events.len() > limits.max_states
-            {
-                return Err(too_many_states(t, limits));
-            }
-            transitions = transitions.saturating_add(1 << hazards.events.len().min(63));
-            if transitions > limits.max_transitions {
-                return Err(ExactError::TooMuchWork {
-                    step: t,
-                    eligible: hazards.events.len(),
-                    limit: limits.max_transitions,
-                });
-            }
+            count_work(&hazards, t, &mut transitions, limits)?;
             // New events and the outcome of a step are independent given the state, so what
             // ends here and what happens here are booked from the state's hazards directly.
             for e in bits(state) {
@@ -201,9 +220,7 @@ pub fn solve(model: &Model, limits: &Limits) -> Result<ExactMasses, ExactError> 
                     next.add(state | new, staying * w);
                 }
             }
-            if next.len() > limits.max_states {
-                return Err(too_many_states(t, limits));
-            }
+            check_states(next.len(), t, limits)?;
         }
         next.drain_into(&mut running);
     }
