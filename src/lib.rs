@@ -9,6 +9,7 @@ pub mod check_exact;
 pub mod error;
 pub mod exact;
 pub mod export;
+pub mod forecast;
 pub mod job;
 pub mod model;
 pub mod output;

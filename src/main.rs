@@ -1,4 +1,5 @@
 mod cli;
+mod forecast_commands;
 
 use anyhow::Context;
 use clap::Parser;
@@ -10,7 +11,7 @@ use pathcast::analysis::{self, Evaluator, MethodChoice, MonteCarlo};
 use pathcast::error::SettingError;
 use pathcast::export::analysis as analysis_tables;
 use pathcast::job::{self, Interrupted, RunSettings};
-use pathcast::output::{describe, progress_bar, summary, table, trace};
+use pathcast::output::{progress_bar, summary, table, trace};
 use pathcast::{check_exact, exact, scenario, OutputError, ScenarioError};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +21,7 @@ use std::time::Instant;
 const EXIT_FAILURE: u8 = 1;
 const EXIT_BAD_INPUT: u8 = 2;
 const EXIT_DISAGREE: u8 = 3;
+const EXIT_TARGETS_UNMET: u8 = 4;
 const EXIT_INTERRUPTED: u8 = 130;
 
 /// Monte Carlo and exact disagree beyond the threshold.
@@ -52,8 +54,11 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         EXIT_INTERRUPTED
     } else if err.is::<Disagreement>() {
         EXIT_DISAGREE
+    } else if err.is::<pathcast::forecast::TargetsUnmet>() {
+        EXIT_TARGETS_UNMET
     } else if err.is::<ScenarioError>()
         || err.is::<SettingError>()
+        || err.is::<pathcast::forecast::InputError>()
         || matches!(err.downcast_ref(), Some(OutputError::BadFolder { .. }))
     {
         EXIT_BAD_INPUT
@@ -66,12 +71,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run(args),
         Command::Exact(args) => run_exact(args),
-        Command::Check(args) => {
-            let loaded = load(&args)?;
-            print!("{}", describe::render(&loaded));
-            println!("\nOK: the scenario is valid.");
-            Ok(())
-        }
+        Command::Check(args) => forecast_commands::check(args),
         Command::Trace(args) => run_trace(args),
         Command::List => {
             list();
@@ -86,6 +86,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Sensitivity(args) => run_sensitivity(args),
         Command::Sweep(args) => run_sweep(args),
         Command::Compare(args) => run_compare(args),
+        Command::Ask(args) => forecast_commands::ask(args),
+        Command::Calibrate(args) => forecast_commands::calibrate(args),
+        Command::Score(args) => forecast_commands::score(args),
     }
 }
 
