@@ -56,22 +56,56 @@ impl Curves {
     }
 }
 
+/// Scenarios with at most this many events find a state's slot in a dense array indexed by
+/// the event set (as the exact solver does), larger ones in a hash map.
+const DENSE_EVENTS: usize = 20;
+
 /// The running states of the next step, each with its vector of masses.
 struct Next {
-    index: FxHashMap<u64, usize>,
+    /// Slot + 1 of each event set, 0 for none (dense), or the slots by event set (sparse).
+    dense: Vec<u32>,
+    sparse: FxHashMap<u64, usize>,
     states: Vec<u64>,
     masses: Vec<f64>,
     width: usize,
 }
 
 impl Next {
+    fn new(events: usize, width: usize) -> Next {
+        Next {
+            dense: if events <= DENSE_EVENTS {
+                vec![0; 1 << events]
+            } else {
+                Vec::new()
+            },
+            sparse: FxHashMap::default(),
+            states: Vec::new(),
+            masses: Vec::new(),
+            width,
+        }
+    }
+
+    fn slot(&mut self, state: u64) -> usize {
+        let fresh = self.states.len();
+        let slot = if self.dense.is_empty() {
+            *self.sparse.entry(state).or_insert(fresh)
+        } else {
+            let cell = &mut self.dense[state as usize];
+            if *cell == 0 {
+                *cell = fresh as u32 + 1;
+            }
+            *cell as usize - 1
+        };
+        if slot == fresh {
+            self.states.push(state);
+            self.masses.resize(self.masses.len() + self.width, 0.0);
+        }
+        slot
+    }
+
     fn add(&mut self, state: u64, scale: f64, masses: &[f64]) {
         let width = self.width;
-        let slot = *self.index.entry(state).or_insert_with(|| {
-            self.states.push(state);
-            self.masses.resize(self.masses.len() + width, 0.0);
-            self.states.len() - 1
-        });
+        let slot = self.slot(state);
         let target = &mut self.masses[slot * width..(slot + 1) * width];
         for (t, &m) in target.iter_mut().zip(masses) {
             *t += scale * m;
@@ -84,12 +118,16 @@ impl Next {
         let width = self.width;
         let mut order: Vec<usize> = (0..self.states.len()).collect();
         order.sort_unstable_by_key(|&i| self.states[i]);
-        let states = order.iter().map(|&i| self.states[i]).collect();
+        let states: Vec<u64> = order.iter().map(|&i| self.states[i]).collect();
         let mut masses = Vec::with_capacity(self.masses.len());
         for &i in &order {
             masses.extend_from_slice(&self.masses[i * width..(i + 1) * width]);
         }
-        self.index.clear();
+        if self.dense.is_empty() {
+            self.sparse.clear();
+        } else {
+            states.iter().for_each(|&s| self.dense[s as usize] = 0);
+        }
         self.states.clear();
         self.masses.clear();
         (states, masses)
@@ -112,14 +150,10 @@ pub fn exact_curves(
     let mut at_ended = vec![vec![0.0; width]; n];
     let mut states: Vec<u64> = vec![0];
     let mut masses: Vec<f64> = vec![1.0; stride];
-    let mut next = Next {
-        index: FxHashMap::default(),
-        states: Vec::new(),
-        masses: Vec::new(),
-        width: stride,
-    };
+    let mut next = Next::new(model.events().len(), stride);
     let mut hazards = StepHazards::default();
     let (mut list, mut scratch) = (Vec::new(), Vec::new());
+    let mut named: Vec<(usize, f64)> = Vec::new();
     let mut transitions = 0u64;
     for t in 1..=horizon {
         let ts = t as usize;
@@ -129,22 +163,36 @@ pub fn exact_curves(
             exact::count_work(&hazards, t, &mut transitions, limits)?;
             let survive: f64 = hazards.outcomes.iter().map(|&(_, h)| 1.0 - h).product();
             let total_hazard: f64 = hazards.outcomes.iter().map(|&(_, h)| h).sum();
-            exact::subsets_into(&hazards.events, &mut list, &mut scratch);
-            for &(new, w) in &list {
-                let after = state | new;
-                if survive > 0.0 {
-                    next.add(after, survive * w, mass);
+            if survive > 0.0 {
+                exact::subsets_into(&hazards.events, &mut list, &mut scratch);
+                for &(new, w) in &list {
+                    next.add(state | new, survive * w, mass);
                 }
-                // What ends at this step ends with this step's new events (independent of
-                // the outcome given the state), in the state (after, o).
-                for &(o, h) in &hazards.outcomes {
-                    let ended = (1.0 - survive) * h / total_hazard * w;
-                    for (q, question) in questions.iter().enumerate() {
-                        if question.holds(after, Some(o)) {
-                            by_step[q][ts] += ended * mass[q + 1];
-                            at_ended[q][ts] += ended * mass[0];
+            }
+            // What ends at this step ends with this step's new events (independent of the
+            // outcome given the state), in the state (state | new, o). Whether a question holds
+            // there depends only on the new events it names, so only their subsets are listed.
+            if !hazards.outcomes.is_empty() {
+                for (q, question) in questions.iter().enumerate() {
+                    named.clear();
+                    named.extend(
+                        hazards
+                            .events
+                            .iter()
+                            .filter(|&&(e, _)| question.events() >> e & 1 == 1),
+                    );
+                    exact::subsets_into(&named, &mut list, &mut scratch);
+                    let mut holds = 0.0;
+                    for &(o, h) in &hazards.outcomes {
+                        let ends = (1.0 - survive) * h / total_hazard;
+                        for &(new, w) in &list {
+                            if question.holds(state | new, Some(o)) {
+                                holds += ends * w;
+                            }
                         }
                     }
+                    by_step[q][ts] += holds * mass[q + 1];
+                    at_ended[q][ts] += holds * mass[0];
                 }
             }
             exact::check_states(next.states.len(), t, limits)?;

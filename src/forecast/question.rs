@@ -9,7 +9,7 @@
 //! and stop holding (`sanctions and not collapse`), so "by" is not "at" for it.
 
 use crate::model::Model;
-use crate::scenario::condition::{self, Condition, ConditionError};
+use crate::scenario::condition::{self, Condition, ConditionError, Test};
 use chrono::NaiveDate;
 use std::cell::Cell;
 use std::fmt;
@@ -132,6 +132,12 @@ pub struct Question {
     pub deadline: Deadline,
     /// The last step counted.
     pub step: u32,
+    /// The condition with its outcome terms fixed, one per possible outcome (none, then each
+    /// outcome): a condition over events only, compiled to bit masks, because the exact solver
+    /// evaluates it for every state it reaches.
+    tests: Vec<Test>,
+    /// The events the condition names, as a bit set.
+    events: u64,
 }
 
 impl Question {
@@ -145,18 +151,31 @@ impl Question {
     ) -> Result<Question, QuestionError> {
         let condition = parse_condition(model, text)?;
         let step = deadline.last_step(model).map_err(QuestionError::Deadline)?;
+        let tests = std::iter::once(None)
+            .chain((0..model.outcomes().len()).map(Some))
+            .map(|outcome| Test::new(&fix_outcome(&condition, outcome)))
+            .collect();
+        // Outcome terms become constants, so the events named are the same for every outcome.
+        let events = fix_outcome(&condition, None).mentions();
         Ok(Question {
             text: text.trim().to_string(),
             condition,
             mode,
             deadline,
             step,
+            tests,
+            events,
         })
+    }
+
+    /// The events the condition names, as a bit set: whether it holds depends on no others.
+    pub fn events(&self) -> u64 {
+        self.events
     }
 
     /// Does the condition hold on the state (events that happened, outcome if the path ended)?
     pub fn holds(&self, happened: u64, outcome: Option<usize>) -> bool {
-        holds(&self.condition, happened, outcome)
+        self.tests[outcome.map_or(0, |o| o + 1)].holds(happened)
     }
 }
 
@@ -208,6 +227,23 @@ fn parse_condition(model: &Model, text: &str) -> Result<Condition, QuestionError
             QuestionError::Condition(e)
         }
     })
+}
+
+/// The condition with each outcome term replaced by whether `outcome` is that outcome.
+fn fix_outcome(condition: &Condition, outcome: Option<usize>) -> Condition {
+    match condition {
+        Condition::Happened(bit) if *bit >= OUTCOME_BIT => {
+            Condition::Const(outcome == Some(usize::from(bit - OUTCOME_BIT)))
+        }
+        Condition::Const(_) | Condition::Happened(_) => condition.clone(),
+        Condition::Not(inner) => Condition::Not(Box::new(fix_outcome(inner, outcome))),
+        Condition::And(terms) => {
+            Condition::And(terms.iter().map(|c| fix_outcome(c, outcome)).collect())
+        }
+        Condition::Or(terms) => {
+            Condition::Or(terms.iter().map(|c| fix_outcome(c, outcome)).collect())
+        }
+    }
 }
 
 /// Evaluates a question's condition on (events that happened, outcome if the path ended).
@@ -267,6 +303,23 @@ mod tests {
         assert!(!q.holds(0, Some(ceasefire + 1)));
         assert!(q.holds(1, None)); // meeting is event 0
         assert!(!q.holds(0, None));
+        // The compiled tests agree with the condition itself on every outcome.
+        let mixed = Question::new(
+            &model,
+            "(sanctions and not collapse) or (meeting and ceasefire) or not peace",
+            Mode::At,
+            Deadline::Step(3),
+        )
+        .unwrap();
+        for set in [0u64, 1, 0b1000, 0b1001, u64::MAX >> 50] {
+            for outcome in std::iter::once(None).chain((0..model.outcomes().len()).map(Some)) {
+                assert_eq!(
+                    mixed.holds(set, outcome),
+                    holds(&mixed.condition, set, outcome),
+                    "{set:b} {outcome:?}"
+                );
+            }
+        }
         let err =
             Question::new(&model, "meeting and metting", Mode::By, Deadline::Step(3)).unwrap_err();
         assert!(
