@@ -29,8 +29,8 @@ pub fn path_count(text: &str) -> Result<u64, String> {
     version = env!("PATHCAST_LONG_VERSION"),
     about = "Seeded, parallel Monte Carlo simulation of negotiation scenarios",
     after_help = "Exit codes: 0 success, 1 runtime failure (e.g. a write error), 2 bad input \
-                  (scenario file or flags), 3 Monte Carlo and exact disagree (--check-exact), \
-                  130 interrupted."
+                  (scenario file, questions file or flags), 3 Monte Carlo and exact disagree \
+                  (--check-exact), 4 targets not met (check --strict-targets), 130 interrupted."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -46,8 +46,8 @@ pub enum Command {
     Run(RunArgs),
     /// Compute the exact probabilities of a scenario and write them as CSV
     Exact(ExactArgs),
-    /// Validate a scenario and describe it
-    Check(ScenarioArgs),
+    /// Validate a scenario, describe it, and check its calibration targets
+    Check(CheckArgs),
     /// Tell the story of one path, step by step
     Trace(TraceArgs),
     /// List the preset scenarios
@@ -72,6 +72,71 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff), e.g. `pathcast man > pathcast.1`
     Man,
+    /// The probability of a question ("meeting" --by 2025-12-31), or of a file of questions
+    Ask(AskArgs),
+    /// Fit parameters so that the scenario meets its [[targets]]; writes a scenario file
+    Calibrate(CalibrateArgs),
+    /// Score the scenario against resolved questions: Brier, log score, calibration
+    Score(ScoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Exit with code 4 when a [[targets]] entry is not met
+    #[arg(long)]
+    pub strict_targets: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// A condition over events and outcomes, e.g. "ceasefire or peace"
+    #[arg(required_unless_present = "questions", conflicts_with = "questions")]
+    pub question: Option<String>,
+    /// Whether it holds at some point up to this step or date (the steps that begin on or
+    /// before it)
+    #[arg(long, value_name = "STEP|DATE", conflicts_with_all = ["at", "questions"])]
+    pub by: Option<String>,
+    /// Whether it holds at the end of this step (or of the step that holds this date)
+    #[arg(long, value_name = "STEP|DATE", conflicts_with = "questions")]
+    pub at: Option<String>,
+    /// A CSV file of questions (id,question,by); writes answers.csv
+    #[arg(long, value_name = "FILE")]
+    pub questions: Option<PathBuf>,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// The parameters to fit, by their --set keys (see `pathcast params`)
+    #[arg(long, value_name = "KEY,...", value_delimiter = ',', required = true)]
+    pub fit: Vec<String>,
+    /// Output folder [default: output/<scenario id>-calibrate]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write into an --out folder that holds other files or other results
+    #[arg(long)]
+    pub force: bool,
+    /// Most reachable event sets the exact solver may hold at once
+    #[arg(long, default_value_t = 1 << 22, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=1 << 32))]
+    pub max_states: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// A CSV file of resolved questions: id,question,by,resolved[,resolved_on]
+    #[arg(long, value_name = "FILE", required = true)]
+    pub resolutions: PathBuf,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
 }
 
 #[derive(Debug, Args)]

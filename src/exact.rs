@@ -69,9 +69,71 @@ pub enum ExactError {
         estimate: f64,
         limit: u64,
     },
+    /// A forward pass that lists every successor set of a state (the question answering of
+    /// [`crate::forecast`]) would list too many.
+    #[error(
+        "the exact solver would need more than {limit} transitions (at step {step}, a state has \
+         {eligible} events that can happen at once, 2^{eligible} combinations)"
+    )]
+    TooManySuccessors {
+        step: u32,
+        eligible: usize,
+        limit: u64,
+    },
     /// The caller's cancel flag was raised (Ctrl-C or SIGTERM).
     #[error("the exact solver was interrupted")]
     Cancelled,
+}
+
+/// Every subset of the eligible events with its probability, as (new events, probability),
+/// into `list` (`scratch` is a second buffer): for a forward pass that lists each state's
+/// successors, such as the question answering of [`crate::forecast`].
+pub(crate) fn subsets_into(
+    events: &[(usize, f64)],
+    list: &mut Vec<(u64, f64)>,
+    scratch: &mut Vec<(u64, f64)>,
+) {
+    list.clear();
+    list.push((0u64, 1.0));
+    for &(e, p) in events {
+        scratch.clear();
+        for &(set, w) in list.iter() {
+            scratch.push((set, w * (1.0 - p)));
+            scratch.push((set | 1 << e, w * p));
+        }
+        std::mem::swap(list, scratch);
+    }
+}
+
+/// Counts the successors a state of such a pass lists at step `t`, refusing before listing
+/// them when they would pass `limits`.
+pub(crate) fn count_work(
+    hazards: &crate::model::StepHazards,
+    t: u32,
+    transitions: &mut u64,
+    limits: &Limits,
+) -> Result<(), ExactError> {
+    let eligible = hazards.events.len();
+    if eligible >= usize::BITS as usize - 1 || 1usize << eligible > limits.max_states {
+        return Err(too_many_states(t, limits));
+    }
+    *transitions = transitions.saturating_add(1 << eligible.min(63));
+    if *transitions > limits.max_transitions {
+        return Err(ExactError::TooManySuccessors {
+            step: t,
+            eligible,
+            limit: limits.max_transitions,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a pass that holds more than `limits.max_states` sets at step `t`.
+pub(crate) fn check_states(held: usize, t: u32, limits: &Limits) -> Result<(), ExactError> {
+    if held > limits.max_states {
+        return Err(too_many_states(t, limits));
+    }
+    Ok(())
 }
 
 fn too_many_states(step: u32, limits: &Limits) -> ExactError {

@@ -10,6 +10,7 @@ pub mod error;
 pub mod exact;
 pub mod export;
 pub(crate) mod files;
+pub mod forecast;
 pub mod job;
 pub mod merge;
 pub mod model;

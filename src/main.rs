@@ -1,4 +1,5 @@
 mod cli;
+mod forecast_commands;
 
 use anyhow::Context;
 use clap::Parser;
@@ -10,7 +11,7 @@ use pathcast::analysis::{self, Evaluator, MethodChoice, MonteCarlo};
 use pathcast::error::{SettingError, ShardError};
 use pathcast::export::{analysis as analysis_tables, html};
 use pathcast::job::{self, Interrupted, RunSettings};
-use pathcast::output::{describe, progress_bar, summary, table, trace};
+use pathcast::output::{progress_bar, summary, table, trace};
 use pathcast::text::{message, printable};
 use pathcast::{check_exact, exact, scenario, uncertainty, OutputError, ScenarioError};
 use std::process::ExitCode;
@@ -21,6 +22,7 @@ use std::time::Instant;
 const EXIT_FAILURE: u8 = 1;
 const EXIT_BAD_INPUT: u8 = 2;
 const EXIT_DISAGREE: u8 = 3;
+const EXIT_TARGETS_UNMET: u8 = 4;
 const EXIT_INTERRUPTED: u8 = 130;
 
 /// Monte Carlo and exact disagree beyond the threshold.
@@ -97,9 +99,12 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         EXIT_INTERRUPTED
     } else if err.is::<Disagreement>() {
         EXIT_DISAGREE
+    } else if err.is::<pathcast::forecast::TargetsUnmet>() {
+        EXIT_TARGETS_UNMET
     } else if err.is::<ScenarioError>()
         || err.is::<SettingError>()
         || err.is::<ShardError>()
+        || err.is::<pathcast::forecast::InputError>()
         || matches!(err.downcast_ref(), Some(OutputError::BadOut { .. }))
     {
         EXIT_BAD_INPUT
@@ -117,12 +122,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run(args, mode),
         Command::Exact(args) => run_exact(args, mode),
-        Command::Check(args) => {
-            let loaded = load(&args)?;
-            print!("{}", describe::render(&loaded));
-            println!("\nOK: the scenario is valid.");
-            Ok(())
-        }
+        Command::Check(args) => forecast_commands::check(args),
         Command::Trace(args) => run_trace(args),
         Command::List => {
             list();
@@ -155,6 +155,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
             Ok(())
         }
+        Command::Ask(args) => forecast_commands::ask(args, mode),
+        Command::Calibrate(args) => forecast_commands::calibrate(args),
+        Command::Score(args) => forecast_commands::score(args, mode),
     }
 }
 

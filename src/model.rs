@@ -417,6 +417,12 @@ impl Model {
         }
     }
 
+    /// The last calendar day of step `step` (the day before the next step begins), when the
+    /// scenario has a start date: a value "by step t" covers everything up to this day.
+    pub fn end_date_of(&self, step: u32) -> Option<NaiveDate> {
+        self.date_of(step + 1)?.pred_opt()
+    }
+
     /// "week 3", or "week 3 (2025-09-09)" when the scenario has a start date.
     pub fn describe_step(&self, step: u32) -> String {
         match self.date_of(step) {

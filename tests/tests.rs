@@ -7,6 +7,7 @@ mod common;
 mod analysis;
 mod cli;
 mod exact;
+mod forecasting;
 mod fuzz;
 mod hostile;
 mod outputs;

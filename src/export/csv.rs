@@ -147,11 +147,15 @@ pub fn events(model: &Model, report: &Report) -> Result<Vec<u8>, csv::Error> {
     to_bytes(lines_table(model, "event", &report.events))
 }
 
-/// One row per step: the probability that each event, then each outcome, has happened by it.
+/// One row per step: the probability that each event, then each outcome, has happened by the
+/// end of it. With a start date, `date` is the day the step begins and `end_date` the last day
+/// it covers, so the row to read for "by a date D" is the last one whose `date` is on or before
+/// D (its value runs to its `end_date`).
 pub fn timeline(model: &Model, report: &Report) -> Result<Vec<u8>, csv::Error> {
     let mut header = vec!["step".to_string()];
     if model.start().is_some() {
         header.push("date".into());
+        header.push("end_date".into());
     }
     let lines: Vec<&Line> = report.events.iter().chain(&report.outcomes).collect();
     header.extend(lines.iter().map(|l| l.id.clone()));
@@ -160,6 +164,12 @@ pub fn timeline(model: &Model, report: &Report) -> Result<Vec<u8>, csv::Error> {
         let mut row = vec![t.to_string()];
         if model.start().is_some() {
             row.push(date_cell(model, Some(t)));
+            row.push(
+                model
+                    .end_date_of(t)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+            );
         }
         row.extend(
             lines

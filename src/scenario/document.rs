@@ -167,6 +167,9 @@ pub struct Document {
     pub outcomes: IndexMap<String, EventDoc>,
     #[serde(default)]
     pub horizon: HorizonDoc,
+    /// What the scenario is calibrated against (`[[targets]]`); checked by `crate::forecast`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub targets: Option<Vec<TargetDoc>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
@@ -254,6 +257,24 @@ pub struct HorizonRuleDoc {
     pub outcome: Loc<String>,
 }
 
+/// One calibration target: a question, its deadline, and the value the scenario should give.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetDoc {
+    pub question: Loc<String>,
+    /// A step number or a date; exactly one of `by` and `at`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<Loc<toml::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<Loc<toml::Value>>,
+    /// `[low, high]`, or one number with `tolerance`.
+    pub value: Loc<toml::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<Loc<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Loc<String>>,
+}
+
 impl Document {
     /// Records that every value in this document came from source `source`.
     pub fn set_source(&mut self, source: usize) {
@@ -292,10 +313,19 @@ impl Document {
             }
         }
         mark(&mut self.horizon.default, source);
+        for target in self.targets.iter_mut().flatten() {
+            target.question.source = source;
+            target.value.source = source;
+            mark(&mut target.by, source);
+            mark(&mut target.at, source);
+            mark(&mut target.tolerance, source);
+            mark(&mut target.source, source);
+        }
     }
 
     /// Lays `over` on top of `self`: every value `over` sets replaces the one here; events,
-    /// outcomes and modifiers are merged by id; a list (sources, window, rules) is replaced whole.
+    /// outcomes and modifiers are merged by id; a list (sources, window, rules, targets) is
+    /// replaced whole.
     pub fn overlay(&mut self, over: Document) {
         let (m, o) = (&mut self.scenario, over.scenario);
         replace(&mut m.id, o.id);
@@ -311,6 +341,8 @@ impl Document {
         overlay_events(&mut self.outcomes, over.outcomes);
         replace(&mut self.horizon.rules, over.horizon.rules);
         replace(&mut self.horizon.default, over.horizon.default);
+        // Like the other lists: a file that declares targets replaces its parent's whole.
+        replace(&mut self.targets, over.targets);
     }
 }
 

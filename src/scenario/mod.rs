@@ -2,6 +2,7 @@
 //! them into a [`Model`].
 
 mod compile;
+pub use compile::echo;
 pub mod condition;
 pub mod document;
 pub mod presets;
@@ -29,6 +30,8 @@ pub struct Loaded {
     pub notes: Vec<String>,
     /// The `--set` overrides applied, as given.
     pub overrides: Vec<String>,
+    /// The calibration targets the scenario declares (`[[targets]]`).
+    pub targets: Vec<crate::forecast::Target>,
 }
 
 /// Loads a scenario named by a file path or a preset name, applying `--set` overrides.
@@ -64,6 +67,11 @@ fn load_source(root: Source, sets: &[String]) -> Result<Loaded, ScenarioError> {
         document.overlay(layer);
     }
     let model = compile::compile(&document, &sources)?;
+    let targets = crate::forecast::targets::compile(
+        document.targets.as_deref().unwrap_or_default(),
+        &sources,
+        &model,
+    )?;
     let resolved = toml::to_string(&document).map_err(|e| {
         file_error(
             &sources.get(root).name,
@@ -82,6 +90,7 @@ fn load_source(root: Source, sets: &[String]) -> Result<Loaded, ScenarioError> {
         files,
         notes: Vec::new(),
         overrides: sets.iter().map(|s| s.trim().to_string()).collect(),
+        targets,
     })
 }
 

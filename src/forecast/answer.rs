@@ -1,0 +1,383 @@
+//! Answering questions, exactly or by Monte Carlo, from the same state: (events that happened,
+//! outcome if the path ended) at the end of each step.
+//!
+//! Both engines produce, for every question, two curves over the steps: P(the condition has
+//! held at the end of some step <= t) and P(it holds at the end of step t). A question reads
+//! the curve of its mode at its last step.
+//!
+//! Exact: the forward dynamic programme of [`crate::exact`] over running event sets, carrying
+//! per set a vector of masses: the total, and for each question the part of it on which the
+//! question has not held yet. The transitions do not depend on the questions, so one pass
+//! answers all of them; when a question first holds, its part of the mass is booked as "yes"
+//! and removed from its component (it cannot become "no" again).
+//!
+//! Monte Carlo: each path's record (the step of every event, the outcome and its step) is cut
+//! into the runs of steps over which its state is constant, and each question is evaluated
+//! once per run.
+
+use super::question::{Mode, Question};
+use crate::exact::{self, ExactError, Limits};
+use crate::model::{Model, StepHazards};
+use crate::simulate::{self, PathRecord, RunError, RunOptions};
+use crate::stats::wilson;
+use rustc_hash::FxHashMap;
+use std::sync::atomic::AtomicBool;
+
+/// The answer to one question.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Answer {
+    pub probability: f64,
+    /// 95% Wilson interval, for a Monte Carlo answer.
+    pub interval: Option<(f64, f64)>,
+}
+
+/// Per question, the "by" and "at" curves (index = step, 0 unused).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Curves {
+    pub by: Vec<Vec<f64>>,
+    pub at: Vec<Vec<f64>>,
+}
+
+impl Curves {
+    fn new(questions: usize, width: usize) -> Curves {
+        Curves {
+            by: vec![vec![0.0; width]; questions],
+            at: vec![vec![0.0; width]; questions],
+        }
+    }
+
+    /// The answer of question `q`, read from its curve at its last step.
+    pub fn answer(&self, q: usize, question: &Question) -> f64 {
+        let curve = match question.mode {
+            Mode::By => &self.by[q],
+            Mode::At => &self.at[q],
+        };
+        curve[question.step as usize]
+    }
+}
+
+/// Scenarios with at most this many events find a state's slot in a dense array indexed by
+/// the event set (as the exact solver does), larger ones in a hash map.
+const DENSE_EVENTS: usize = 20;
+
+/// The running states of the next step, each with its vector of masses.
+struct Next {
+    /// Slot + 1 of each event set, 0 for none (dense), or the slots by event set (sparse).
+    dense: Vec<u32>,
+    sparse: FxHashMap<u64, usize>,
+    states: Vec<u64>,
+    masses: Vec<f64>,
+    width: usize,
+}
+
+impl Next {
+    fn new(events: usize, width: usize) -> Next {
+        Next {
+            dense: if events <= DENSE_EVENTS {
+                vec![0; 1 << events]
+            } else {
+                Vec::new()
+            },
+            sparse: FxHashMap::default(),
+            states: Vec::new(),
+            masses: Vec::new(),
+            width,
+        }
+    }
+
+    fn slot(&mut self, state: u64) -> usize {
+        let fresh = self.states.len();
+        let slot = if self.dense.is_empty() {
+            *self.sparse.entry(state).or_insert(fresh)
+        } else {
+            let cell = &mut self.dense[state as usize];
+            if *cell == 0 {
+                *cell = fresh as u32 + 1;
+            }
+            *cell as usize - 1
+        };
+        if slot == fresh {
+            self.states.push(state);
+            self.masses.resize(self.masses.len() + self.width, 0.0);
+        }
+        slot
+    }
+
+    fn add(&mut self, state: u64, scale: f64, masses: &[f64]) {
+        let width = self.width;
+        let slot = self.slot(state);
+        let target = &mut self.masses[slot * width..(slot + 1) * width];
+        for (t, &m) in target.iter_mut().zip(masses) {
+            *t += scale * m;
+        }
+    }
+
+    /// The states in increasing order (a fixed order of every later sum makes every digit
+    /// reproducible), with their masses, leaving this empty.
+    fn drain_sorted(&mut self) -> (Vec<u64>, Vec<f64>) {
+        let width = self.width;
+        let mut order: Vec<usize> = (0..self.states.len()).collect();
+        order.sort_unstable_by_key(|&i| self.states[i]);
+        let states: Vec<u64> = order.iter().map(|&i| self.states[i]).collect();
+        let mut masses = Vec::with_capacity(self.masses.len());
+        for &i in &order {
+            masses.extend_from_slice(&self.masses[i * width..(i + 1) * width]);
+        }
+        if self.dense.is_empty() {
+            self.sparse.clear();
+        } else {
+            states.iter().for_each(|&s| self.dense[s as usize] = 0);
+        }
+        self.states.clear();
+        self.masses.clear();
+        (states, masses)
+    }
+}
+
+/// The exact curves of `questions`. `at_ended[q][t]` collects the mass that ends at step t in a
+/// state where q holds: it holds there for every later step too.
+pub fn exact_curves(
+    model: &Model,
+    questions: &[Question],
+    limits: &Limits,
+) -> Result<Curves, ExactError> {
+    let horizon = model.horizon();
+    let width = horizon as usize + 1;
+    let n = questions.len();
+    let stride = n + 1;
+    let mut curves = Curves::new(n, width);
+    let mut by_step = vec![vec![0.0; width]; n];
+    let mut at_ended = vec![vec![0.0; width]; n];
+    let mut states: Vec<u64> = vec![0];
+    let mut masses: Vec<f64> = vec![1.0; stride];
+    let mut next = Next::new(model.events().len(), stride);
+    let mut hazards = StepHazards::default();
+    let (mut list, mut scratch) = (Vec::new(), Vec::new());
+    let mut named: Vec<(usize, f64)> = Vec::new();
+    let mut transitions = 0u64;
+    for t in 1..=horizon {
+        let ts = t as usize;
+        for (i, &state) in states.iter().enumerate() {
+            let mass = &masses[i * stride..(i + 1) * stride];
+            model.step_hazards_into(state, t, &mut hazards);
+            exact::count_work(&hazards, t, &mut transitions, limits)?;
+            let survive: f64 = hazards.outcomes.iter().map(|&(_, h)| 1.0 - h).product();
+            let total_hazard: f64 = hazards.outcomes.iter().map(|&(_, h)| h).sum();
+            if survive > 0.0 {
+                exact::subsets_into(&hazards.events, &mut list, &mut scratch);
+                for &(new, w) in &list {
+                    next.add(state | new, survive * w, mass);
+                }
+            }
+            // What ends at this step ends with this step's new events (independent of the
+            // outcome given the state), in the state (state | new, o). Whether a question holds
+            // there depends only on the new events it names, so only their subsets are listed.
+            if !hazards.outcomes.is_empty() {
+                for (q, question) in questions.iter().enumerate() {
+                    named.clear();
+                    named.extend(
+                        hazards
+                            .events
+                            .iter()
+                            .filter(|&&(e, _)| question.events() >> e & 1 == 1),
+                    );
+                    exact::subsets_into(&named, &mut list, &mut scratch);
+                    let mut holds = 0.0;
+                    for &(o, h) in &hazards.outcomes {
+                        let ends = (1.0 - survive) * h / total_hazard;
+                        for &(new, w) in &list {
+                            if question.holds(state | new, Some(o)) {
+                                holds += ends * w;
+                            }
+                        }
+                    }
+                    by_step[q][ts] += holds * mass[q + 1];
+                    at_ended[q][ts] += holds * mass[0];
+                }
+            }
+            exact::check_states(next.states.len(), t, limits)?;
+        }
+        let (new_states, mut new_masses) = next.drain_sorted();
+        for (i, &state) in new_states.iter().enumerate() {
+            let mass = &mut new_masses[i * stride..(i + 1) * stride];
+            // At the end of the last step, a running path gets its horizon outcome.
+            let outcome = (t == horizon).then(|| model.horizon_outcome(state));
+            for (q, question) in questions.iter().enumerate() {
+                if question.holds(state, outcome) {
+                    by_step[q][ts] += mass[q + 1];
+                    mass[q + 1] = 0.0;
+                    if outcome.is_some() {
+                        at_ended[q][ts] += mass[0];
+                    } else {
+                        curves.at[q][ts] += mass[0];
+                    }
+                }
+            }
+        }
+        states = new_states;
+        masses = new_masses;
+    }
+    for q in 0..n {
+        let (mut by, mut ended) = (0.0, 0.0);
+        for t in 1..width {
+            by += by_step[q][t];
+            ended += at_ended[q][t];
+            curves.by[q][t] = by;
+            curves.at[q][t] += ended;
+        }
+    }
+    Ok(curves)
+}
+
+/// Integer counts of the Monte Carlo curves: per question, paths on which it first held at
+/// step t, and the changes at step t of the number of paths on which it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counts {
+    pub paths: u64,
+    first_held: Vec<Vec<u64>>,
+    /// Paths whose "holds" run starts at t, and ends before t (so `starts - ends` summed up to
+    /// t counts the paths on which it holds at t).
+    starts: Vec<Vec<u64>>,
+    ends: Vec<Vec<u64>>,
+}
+
+impl Counts {
+    pub fn new(questions: usize, horizon: u32) -> Counts {
+        let width = horizon as usize + 2;
+        Counts {
+            paths: 0,
+            first_held: vec![vec![0; width]; questions],
+            starts: vec![vec![0; width]; questions],
+            ends: vec![vec![0; width]; questions],
+        }
+    }
+
+    /// Counts one path: its state is constant over the runs of steps between the steps at
+    /// which something happened, and stays as it ended up to the horizon.
+    pub fn add(&mut self, model: &Model, questions: &[Question], record: &PathRecord) {
+        self.paths += 1;
+        let horizon = model.horizon();
+        let mut changes: Vec<u32> = record
+            .event_steps
+            .iter()
+            .copied()
+            .filter(|&t| t > 0)
+            .collect();
+        changes.push(record.step);
+        changes.sort_unstable();
+        changes.dedup();
+        // Runs [from, to] of constant state: before the first change, then from each change.
+        let mut runs = Vec::with_capacity(changes.len() + 1);
+        if changes[0] > 1 {
+            runs.push((1, changes[0] - 1));
+        }
+        for (i, &from) in changes.iter().enumerate() {
+            let to = changes.get(i + 1).map_or(horizon, |&next| next - 1);
+            runs.push((from, to));
+        }
+        let states: Vec<(u32, u32, u64, Option<usize>)> = runs
+            .iter()
+            .map(|&(from, to)| {
+                let happened = record
+                    .event_steps
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &t)| t > 0 && t <= from)
+                    .fold(0u64, |set, (e, _)| set | 1 << e);
+                let outcome = (from >= record.step).then_some(record.outcome);
+                (from, to, happened, outcome)
+            })
+            .collect();
+        for (q, question) in questions.iter().enumerate() {
+            let mut first = None;
+            for &(from, to, happened, outcome) in &states {
+                if question.holds(happened, outcome) {
+                    first.get_or_insert(from);
+                    self.starts[q][from as usize] += 1;
+                    self.ends[q][to as usize + 1] += 1;
+                }
+            }
+            if let Some(t) = first {
+                self.first_held[q][t as usize] += 1;
+            }
+        }
+    }
+
+    /// Adds another count of the same questions (integer sums: the order cannot matter).
+    pub fn merge(&mut self, other: &Counts) {
+        self.paths += other.paths;
+        for (a, b) in [
+            (&mut self.first_held, &other.first_held),
+            (&mut self.starts, &other.starts),
+            (&mut self.ends, &other.ends),
+        ] {
+            for (x, y) in a.iter_mut().zip(b) {
+                x.iter_mut().zip(y).for_each(|(u, v)| *u += v);
+            }
+        }
+    }
+
+    /// Paths on which question `q` (with its mode and last step) is answered yes.
+    pub fn yes(&self, q: usize, question: &Question) -> u64 {
+        let t = question.step as usize;
+        match question.mode {
+            Mode::By => self.first_held[q][1..=t].iter().sum(),
+            Mode::At => {
+                let started: u64 = self.starts[q][1..=t].iter().sum();
+                let ended: u64 = self.ends[q][1..=t].iter().sum();
+                started - ended
+            }
+        }
+    }
+
+    /// The estimate and 95% interval of question `q`.
+    pub fn answer(&self, q: usize, question: &Question) -> Answer {
+        let yes = self.yes(q, question);
+        Answer {
+            probability: yes as f64 / self.paths as f64,
+            interval: Some(wilson(yes, self.paths)),
+        }
+    }
+}
+
+/// Simulates `paths` paths from `seed` and counts the answers of `questions`. The counts are
+/// integers taken in path order, so they do not depend on the thread count.
+pub fn monte_carlo_counts(
+    model: &Model,
+    questions: &[Question],
+    options: &RunOptions,
+    pool: &rayon::ThreadPool,
+    cancel: &AtomicBool,
+    mut progress: impl FnMut(u64),
+) -> Result<Counts, RunError<std::convert::Infallible>> {
+    let mut counts = Counts::new(questions.len(), model.horizon());
+    let options = RunOptions {
+        keep_records: true,
+        ..options.clone()
+    };
+    simulate::run(model, &options, pool, cancel, |wave| {
+        for record in wave.records {
+            counts.add(model, questions, record);
+        }
+        progress(wave.paths_done);
+        Ok(())
+    })?;
+    Ok(counts)
+}
+
+/// The exact answers of `questions`.
+pub fn exact_answers(
+    model: &Model,
+    questions: &[Question],
+    limits: &Limits,
+) -> Result<Vec<Answer>, ExactError> {
+    let curves = exact_curves(model, questions, limits)?;
+    Ok(questions
+        .iter()
+        .enumerate()
+        .map(|(q, question)| Answer {
+            probability: curves.answer(q, question),
+            interval: None,
+        })
+        .collect())
+}
