@@ -4,14 +4,13 @@
 
 mod common;
 
-use common::{pathcast, SMALL_SCENARIO};
+use common::{number, pathcast, rows, SMALL_SCENARIO};
 use pathcast::exact::{self, Limits};
 use pathcast::parameters;
 use pathcast::report::Report;
 use pathcast::scenario;
 use pathcast::simulate::{self, RunOptions};
 use pathcast::stats::PairedCounts;
-use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -24,28 +23,6 @@ fn small_dir() -> TempDir {
     let dir = TempDir::new().unwrap();
     fs::write(dir.path().join("small.toml"), SMALL_SCENARIO).unwrap();
     dir
-}
-
-/// The rows of a CSV file as maps from column name to cell.
-fn rows(path: &Path) -> Vec<HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    reader
-        .records()
-        .map(|r| {
-            header
-                .iter()
-                .cloned()
-                .zip(r.unwrap().iter().map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
-fn number(row: &HashMap<String, String>, column: &str) -> f64 {
-    row[column]
-        .parse()
-        .unwrap_or_else(|_| panic!("{column} = {:?} in {row:?}", row[column]))
 }
 
 /// What `pathcast exact small.toml --set ...` computes.

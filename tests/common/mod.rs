@@ -1,6 +1,7 @@
 //! What the integration tests share.
 
 use assert_cmd::Command;
+use std::collections::HashMap;
 use std::path::Path;
 
 /// `pathcast`, run in `dir` as a user would from that folder.
@@ -44,3 +45,28 @@ label = "No deal"
 [horizon]
 default = "none"
 "#;
+
+/// The rows of a CSV file as maps from column name to cell.
+#[allow(dead_code)] // not every test file uses every helper
+pub fn rows(path: &Path) -> Vec<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    reader
+        .records()
+        .map(|r| {
+            header
+                .iter()
+                .cloned()
+                .zip(r.unwrap().iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+/// The number in a cell of a row read by [`rows`].
+#[allow(dead_code)] // not every test file uses every helper
+pub fn number(row: &HashMap<String, String>, column: &str) -> f64 {
+    row[column]
+        .parse()
+        .unwrap_or_else(|_| panic!("{column} = {:?} in {row:?}", row[column]))
+}
