@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::{pathcast, SMALL_SCENARIO};
+use common::{number, pathcast, rows, SMALL_SCENARIO};
 use pathcast::exact::Limits;
 use pathcast::forecast::answer::{exact_answers, exact_curves, Counts};
 use pathcast::forecast::{Deadline, Mode, Question};
@@ -62,25 +62,10 @@ fn question(model: &Model, text: &str, mode: Mode, step: u32) -> Question {
     Question::new(model, text, mode, Deadline::Step(step)).unwrap()
 }
 
-fn rows(path: &Path) -> Vec<HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    reader
-        .records()
-        .map(|r| {
-            header
-                .iter()
-                .cloned()
-                .zip(r.unwrap().iter().map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
-fn number(row: &HashMap<String, String>, column: &str) -> f64 {
-    row[column]
-        .parse()
-        .unwrap_or_else(|_| panic!("{column} = {:?} in {row:?}", row[column]))
+/// The exact answer of one question.
+fn exact_one(model: &Model, text: &str, mode: Mode, step: u32) -> f64 {
+    let q = question(model, text, mode, step);
+    exact_answers(model, &[q], &Limits::default()).unwrap()[0].probability
 }
 
 /// Monte Carlo counts of `questions` over paths [0, n) of `seed`.
@@ -267,13 +252,7 @@ fn kernel_and_exact_answer_mixed_questions_alike_on_the_baseline() {
 fn ask_prints_the_exact_probability_and_interval_when_simulating() {
     let dir = dir_with(&[("small.toml", SMALL_SCENARIO)]);
     let model = load(dir.path(), "small.toml");
-    let expected = exact_answers(
-        &model,
-        &[question(&model, "deal or sanctions", Mode::By, 7)],
-        &Limits::default(),
-    )
-    .unwrap()[0]
-        .probability;
+    let expected = exact_one(&model, "deal or sanctions", Mode::By, 7);
     // 2025-02-17 is the first day of step 7 (weeks from 2025-01-06).
     let out = pathcast(dir.path())
         .args([
@@ -335,13 +314,8 @@ fn ask_answers_a_file_the_same_on_one_and_two_threads() {
     assert_eq!(exact[0]["step"], "7");
     assert_eq!(exact[0]["end_date"], "2025-02-23");
     for row in &exact {
-        let q = question(
-            &model,
-            &row["question"],
-            Mode::By,
-            row["step"].parse().unwrap(),
-        );
-        let direct = exact_answers(&model, &[q], &Limits::default()).unwrap()[0].probability;
+        let step = row["step"].parse().unwrap();
+        let direct = exact_one(&model, &row["question"], Mode::By, step);
         assert!((number(row, "probability") - direct).abs() < EXACT_TOLERANCE);
         assert_eq!(row["ci_low"], "");
     }
@@ -464,13 +438,7 @@ fn with_targets(targets: &str) -> String {
 fn check_computes_targets_and_strict_targets_exits_4_when_one_is_unmet() {
     let dir = dir_with(&[("small.toml", SMALL_SCENARIO)]);
     let model = load(dir.path(), "small.toml");
-    let deal = exact_answers(
-        &model,
-        &[question(&model, "deal", Mode::By, 10)],
-        &Limits::default(),
-    )
-    .unwrap()[0]
-        .probability;
+    let deal = exact_one(&model, "deal", Mode::By, 10);
     let met = format!(
         "[[targets]]\nquestion = \"deal\"\nby = 10\nvalue = {deal}\ntolerance = 0.001\n\
          source = \"made up\"\n"
@@ -719,13 +687,8 @@ fn score_follows_the_definitions_and_lists_questions_it_cannot_ask() {
     let mut sum_brier = 0.0;
     let mut sum_log = 0.0;
     for row in &scores {
-        let q = question(
-            &model,
-            &row["question"],
-            Mode::By,
-            row["step"].parse().unwrap(),
-        );
-        let p = exact_answers(&model, &[q], &Limits::default()).unwrap()[0].probability;
+        let step = row["step"].parse().unwrap();
+        let p = exact_one(&model, &row["question"], Mode::By, step);
         let y = number(row, "resolved");
         assert!((number(row, "probability") - p).abs() < EXACT_TOLERANCE);
         assert!((number(row, "brier") - (p - y).powi(2)).abs() < EXACT_TOLERANCE);

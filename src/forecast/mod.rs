@@ -116,41 +116,50 @@ pub struct Answered {
     pub answer: Answer,
 }
 
+/// The columns that say what a question asks, in the order of every forecasting table:
+/// `question`, `by`, `at`, `step` (the last step counted), `end_date` (the day it ends).
+pub(crate) const QUESTION_COLUMNS: [&str; 5] = ["question", "by", "at", "step", "end_date"];
+
+/// The cells of [`QUESTION_COLUMNS`] for `q`.
+pub(crate) fn question_cells(model: &Model, q: &Question) -> Vec<String> {
+    let (by, at) = match q.mode {
+        Mode::By => (q.deadline.to_string(), String::new()),
+        Mode::At => (String::new(), q.deadline.to_string()),
+    };
+    vec![
+        q.text.clone(),
+        by,
+        at,
+        q.step.to_string(),
+        model
+            .end_date_of(q.step)
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+    ]
+}
+
+/// A header row: `first`, the question columns, then `rest`.
+pub(crate) fn header(first: &[&str], rest: &[&str]) -> Vec<String> {
+    first
+        .iter()
+        .chain(&QUESTION_COLUMNS)
+        .chain(rest)
+        .map(|s| s.to_string())
+        .collect()
+}
+
 /// `answers.csv`: one row per question.
 pub fn answers_table(model: &Model, answered: &[Answered]) -> Result<Vec<u8>, csv::Error> {
-    let mut rows = vec![[
-        "id",
-        "question",
-        "by",
-        "at",
-        "step",
-        "end_date",
-        "probability",
-        "ci_low",
-        "ci_high",
-    ]
-    .map(String::from)
-    .to_vec()];
+    let mut rows = vec![header(&["id"], &["probability", "ci_low", "ci_high"])];
     for a in answered {
-        let q = &a.question;
-        let (by, at) = match q.mode {
-            Mode::By => (q.deadline.to_string(), String::new()),
-            Mode::At => (String::new(), q.deadline.to_string()),
-        };
-        rows.push(vec![
-            a.id.clone(),
-            q.text.clone(),
-            by,
-            at,
-            q.step.to_string(),
-            model
-                .end_date_of(q.step)
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
+        let mut row = vec![a.id.clone()];
+        row.extend(question_cells(model, &a.question));
+        row.extend([
             number(a.answer.probability),
             optional(a.answer.interval.map(|i| i.0)),
             optional(a.answer.interval.map(|i| i.1)),
         ]);
+        rows.push(row);
     }
     to_bytes(rows)
 }

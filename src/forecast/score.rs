@@ -182,45 +182,28 @@ pub const CALIBRATION: &str = "calibration.csv";
 pub const SKIPPED: &str = "skipped.csv";
 
 pub fn scores_table(model: &Model, scored: &[Scored]) -> Result<Vec<u8>, csv::Error> {
-    let mut rows = vec![[
-        "id",
-        "question",
-        "by",
-        "at",
-        "step",
-        "end_date",
-        "resolved",
-        "resolved_on",
-        "probability",
-        "brier",
-        "log_score",
-    ]
-    .map(String::from)
-    .to_vec()];
+    let mut rows = vec![super::header(
+        &["id"],
+        &[
+            "resolved",
+            "resolved_on",
+            "probability",
+            "brier",
+            "log_score",
+        ],
+    )];
     for s in scored {
         let r = &s.resolution;
-        let q = &r.question;
-        let deadline = q.deadline.to_string();
-        let (by, at) = match q.mode {
-            super::Mode::By => (deadline, String::new()),
-            super::Mode::At => (String::new(), deadline),
-        };
-        rows.push(vec![
-            r.id.clone(),
-            q.text.clone(),
-            by,
-            at,
-            q.step.to_string(),
-            model
-                .end_date_of(q.step)
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
+        let mut row = vec![r.id.clone()];
+        row.extend(super::question_cells(model, &r.question));
+        row.extend([
             (if r.resolved { "1" } else { "0" }).to_string(),
             r.resolved_on.map(|d| d.to_string()).unwrap_or_default(),
             number(s.probability),
             number(s.brier),
             number(s.log_score),
         ]);
+        rows.push(row);
     }
     to_bytes(rows)
 }

@@ -261,41 +261,31 @@ pub fn table_bytes(
     before: &[Checked<'_>],
     after: &[Checked<'_>],
 ) -> Result<Vec<u8>, csv::Error> {
-    let mut rows = vec![[
-        "question",
-        "mode",
-        "deadline",
-        "step",
-        "end_date",
-        "target_low",
-        "target_high",
-        "source",
-        "before",
-        "met_before",
-        "after",
-        "met_after",
-    ]
-    .map(String::from)
-    .to_vec()];
+    let mut rows = vec![super::header(
+        &[],
+        &[
+            "target_low",
+            "target_high",
+            "source",
+            "before",
+            "met_before",
+            "after",
+            "met_after",
+        ],
+    )];
+    let yes_no = |met: bool| (if met { "yes" } else { "no" }).to_string();
     for (b, a) in before.iter().zip(after) {
-        let q = &b.target.question;
-        rows.push(vec![
-            q.text.clone(),
-            q.mode.name().to_string(),
-            q.deadline.to_string(),
-            q.step.to_string(),
-            model
-                .end_date_of(q.step)
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
+        let mut row = super::question_cells(model, &b.target.question);
+        row.extend([
             number(b.target.low),
             number(b.target.high),
             b.target.source.clone(),
             number(b.value),
-            (if b.met { "yes" } else { "no" }).to_string(),
+            yes_no(b.met),
             number(a.value),
-            (if a.met { "yes" } else { "no" }).to_string(),
+            yes_no(a.met),
         ]);
+        rows.push(row);
     }
     to_bytes(rows)
 }
