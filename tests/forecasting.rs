@@ -776,3 +776,57 @@ fn timeline_gives_the_last_day_of_each_step() {
     );
     assert_eq!(timeline[1]["date"], "2025-02-01");
 }
+
+/// The figures the comments of `baseline_uncertain` cite for the ends of its intervals (each
+/// with every other number at the baseline's value), to the rounding of the comments.
+#[test]
+fn baseline_uncertain_comments_match_the_ends_of_its_intervals() {
+    let dir = TempDir::new().unwrap();
+    let cited = [
+        ("events.meeting.p=0.005", "meeting", "2025-12-31", 0.08),
+        ("events.meeting.p=0.018", "meeting", "2025-12-31", 0.26),
+        (
+            "events.guarantees.p=0.005",
+            "guarantees",
+            "2026-06-30",
+            0.17,
+        ),
+        (
+            "events.guarantees.p=0.013",
+            "guarantees",
+            "2026-06-30",
+            0.37,
+        ),
+        ("events.territory.p=0.004", "territory", "2025-12-31", 0.08),
+        ("events.territory.p=0.016", "territory", "2025-12-31", 0.28),
+        (
+            "outcomes.ceasefire.p=0.003",
+            "ceasefire",
+            "2025-12-31",
+            0.07,
+        ),
+        (
+            "outcomes.ceasefire.p=0.015",
+            "ceasefire",
+            "2025-12-31",
+            0.30,
+        ),
+    ];
+    for (set, question, by, figure) in cited {
+        let out = pathcast(dir.path())
+            .args(["ask", "baseline", question, "--by", by, "--set", set])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let p: f64 = text
+            .lines()
+            .find_map(|l| l.split(" = ").nth(1))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{set}: {text}"));
+        // "About 26%": within half a point of the rounded figure.
+        assert!(
+            (p - figure).abs() <= 0.005 + 1e-9,
+            "{set}: {p} against {figure}"
+        );
+    }
+}
