@@ -201,6 +201,8 @@ pub fn merge(settings: &MergeSettings) -> anyhow::Result<Merged> {
     let mut loaded = scenario::load(&scenario_path.display().to_string(), &[])?;
     loaded.resolved = first.resolved.clone();
     loaded.files = first.manifest.scenario_files.clone();
+    // A variant's shards name their `--set` overrides: the merge goes where one run of it would.
+    loaded.overrides = first.manifest.overrides.clone();
     let model = &loaded.model;
 
     let mut shards = Vec::with_capacity(folders.len());

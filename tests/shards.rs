@@ -213,6 +213,9 @@ fn a_preset_with_overrides_merges_to_the_same_scenario_and_tables() {
         .collect();
     merge(d, &folders, "merged");
     assert_same_as(d, "single", "merged");
+    // Without --out, the merge goes where one run of the variant would.
+    pathcast(d).arg("merge").args(&folders).assert().success();
+    assert_same_as(d, "single", "output/baseline+events.meeting.p=0.05");
 }
 
 #[test]
