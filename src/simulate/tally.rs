@@ -16,12 +16,25 @@ pub struct Tally {
     event_steps: Vec<u64>,
     /// `joint[o * events + e]`: paths that ended in outcome o on which event e happened.
     joint: Vec<u64>,
+    /// The events that can end, in event order; the tables below have a row for each.
+    ending: Vec<usize>,
+    /// `starts[j * width + t]`: starts of ending event j at step t (first or later).
+    starts: Vec<u64>,
+    /// `ends[j * width + t]`: ends of ending event j at step t.
+    ends: Vec<u64>,
+    /// `starts_squared[j]`: the sum over paths of the square of ending event j's number of
+    /// starts, for the interval of its mean.
+    starts_squared: Vec<u128>,
+    /// Starts of each ending event on the path being added (scratch).
+    path_starts: Vec<u64>,
 }
 
 impl Tally {
     pub fn new(model: &Model) -> Tally {
         let width = model.horizon() as usize + 1;
         let (events, outcomes) = (model.events().len(), model.outcomes().len());
+        let ending: Vec<usize> = bits(model.ends_mask()).collect();
+        let n = ending.len();
         Tally {
             paths: 0,
             width,
@@ -29,23 +42,75 @@ impl Tally {
             outcome_steps: vec![0; outcomes * width],
             event_steps: vec![0; events * width],
             joint: vec![0; outcomes * events],
+            ending,
+            starts: vec![0; n * width],
+            ends: vec![0; n * width],
+            starts_squared: vec![0; n],
+            path_starts: vec![0; n],
         }
     }
 
     /// The memory a tally of `model` holds, in bytes.
     pub fn bytes(model: &Model) -> usize {
         let (events, outcomes) = (model.events().len(), model.outcomes().len());
-        let counts = (events + outcomes) * (model.horizon() as usize + 1) + events * outcomes;
+        let ending = model.ends_mask().count_ones() as usize;
+        let rows = events + outcomes + 2 * ending;
+        let counts = rows * (model.horizon() as usize + 1) + events * outcomes + 4 * ending;
         std::mem::size_of::<Tally>() + counts * std::mem::size_of::<u64>()
     }
 
     pub fn add(&mut self, record: &PathRecord) {
         self.paths += 1;
         self.outcome_steps[record.outcome * self.width + record.step as usize] += 1;
-        for e in bits(record.happened) {
+        for e in bits(record.ever) {
             self.event_steps[e * self.width + record.event_steps[e] as usize] += 1;
             self.joint[record.outcome * self.events + e] += 1;
         }
+        if !self.ending.is_empty() {
+            self.add_changes(record);
+        }
+    }
+
+    /// Counts the starts and ends of the events that can end: each event's changes alternate,
+    /// beginning with a start.
+    fn add_changes(&mut self, record: &PathRecord) {
+        let mut on = 0u64;
+        self.path_starts.fill(0);
+        for &(t, e) in &record.changes {
+            let j = self.ending.partition_point(|&x| x < usize::from(e));
+            let cell = j * self.width + t as usize;
+            if on >> e & 1 == 0 {
+                self.starts[cell] += 1;
+                self.path_starts[j] += 1;
+            } else {
+                self.ends[cell] += 1;
+            }
+            on ^= 1 << e;
+        }
+        for (square, &n) in self.starts_squared.iter_mut().zip(&self.path_starts) {
+            *square += u128::from(n * n);
+        }
+    }
+
+    /// The events that can end, in event order: the rows of [`Tally::starts_by_step`] and
+    /// [`Tally::ends_by_step`].
+    pub fn ending(&self) -> &[usize] {
+        &self.ending
+    }
+
+    /// Starts of the `j`-th event that can end, by step (index = step).
+    pub fn starts_by_step(&self, j: usize) -> &[u64] {
+        &self.starts[j * self.width..(j + 1) * self.width]
+    }
+
+    /// Ends of the `j`-th event that can end, by step (index = step).
+    pub fn ends_by_step(&self, j: usize) -> &[u64] {
+        &self.ends[j * self.width..(j + 1) * self.width]
+    }
+
+    /// The sum over paths of the squared number of starts of the `j`-th event that can end.
+    pub fn starts_squared(&self, j: usize) -> u128 {
+        self.starts_squared[j]
     }
 
     /// Adds another tally of the same model. Integer addition, so the order of merging cannot
@@ -56,8 +121,13 @@ impl Tally {
             (&mut self.outcome_steps, &other.outcome_steps),
             (&mut self.event_steps, &other.event_steps),
             (&mut self.joint, &other.joint),
+            (&mut self.starts, &other.starts),
+            (&mut self.ends, &other.ends),
         ] {
             a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        }
+        for (a, b) in self.starts_squared.iter_mut().zip(&other.starts_squared) {
+            *a += b;
         }
     }
 
