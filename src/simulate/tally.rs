@@ -75,7 +75,6 @@ impl Tally {
     /// beginning with a start.
     fn add_changes(&mut self, record: &PathRecord) {
         let mut on = 0u64;
-        self.path_starts.fill(0);
         for &(t, e) in &record.changes {
             let j = self.ending.partition_point(|&x| x < usize::from(e));
             let cell = j * self.width + t as usize;
@@ -87,8 +86,10 @@ impl Tally {
             }
             on ^= 1 << e;
         }
-        for (square, &n) in self.starts_squared.iter_mut().zip(&self.path_starts) {
-            *square += u128::from(n * n);
+        for (square, n) in self.starts_squared.iter_mut().zip(&mut self.path_starts) {
+            *square += u128::from(*n * *n);
+            // Left at 0, so that equal tallies compare equal.
+            *n = 0;
         }
     }
 
@@ -159,13 +160,15 @@ impl Tally {
     /// A tally of `model` from counts read back from a file, in the layout of the accessors:
     /// one row per outcome and per event, indexed by step, and one joint row per outcome.
     /// Refuses counts that no run could produce, so that the tables derived from a tally
-    /// (which subtract counts) never see an impossible one.
+    /// (which subtract counts) never see an impossible one. `spells` holds, for each event
+    /// that can end, its starts and ends by step and the sum of its squared starts.
     pub fn from_counts(
         model: &Model,
         paths: u64,
         outcome_rows: &[Vec<u64>],
         event_rows: &[Vec<u64>],
         joint_rows: &[Vec<u64>],
+        spells: &[(Vec<u64>, Vec<u64>, u128)],
     ) -> Result<Tally, String> {
         let mut tally = Tally::new(model);
         tally.paths = paths;
@@ -186,6 +189,19 @@ impl Tally {
                 ));
             }
             flat.copy_from_slice(&rows.concat());
+        }
+        if spells.len() != tally.ending.len()
+            || spells
+                .iter()
+                .any(|(s, e, _)| s.len() != tally.width || e.len() != tally.width)
+        {
+            return Err("the starts and ends rows do not have the scenario's shape".into());
+        }
+        for (j, (starts, ends, squared)) in spells.iter().enumerate() {
+            let cells = j * tally.width..(j + 1) * tally.width;
+            tally.starts[cells.clone()].copy_from_slice(starts);
+            tally.ends[cells].copy_from_slice(ends);
+            tally.starts_squared[j] = *squared;
         }
         tally.check()?;
         Ok(tally)
@@ -220,6 +236,26 @@ impl Tally {
                 .map(|o| self.joint(o, e))
                 .try_fold(0u64, |a, b| a.checked_add(b));
             if row[0] != 0 || sum(row).filter(|&t| t <= self.paths) != with_event {
+                return Err(format!("the counts of event {} are inconsistent", e + 1));
+            }
+        }
+        for (j, &e) in self.ending.iter().enumerate() {
+            // Up to each step, a path's ends never outnumber its starts, and its first start
+            // is one of its starts.
+            let (mut started, mut ended, mut first) = (Some(0u64), Some(0u64), Some(0u64));
+            let mut consistent = true;
+            for t in 0..self.width {
+                started = started.and_then(|s| s.checked_add(self.starts_by_step(j)[t]));
+                ended = ended.and_then(|s| s.checked_add(self.ends_by_step(j)[t]));
+                first = first.and_then(|s| s.checked_add(self.event_by_step(e)[t]));
+                consistent &= matches!((started, ended, first), (Some(s), Some(n), Some(f)) if n <= s && f <= s && s - n <= self.paths);
+            }
+            let squares_ok = started.is_some_and(|s| self.starts_squared[j] >= u128::from(s));
+            if !consistent
+                || !squares_ok
+                || self.starts_by_step(j)[0] != 0
+                || self.ends_by_step(j)[0] != 0
+            {
                 return Err(format!("the counts of event {} are inconsistent", e + 1));
             }
         }
