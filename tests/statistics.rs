@@ -1245,17 +1245,23 @@ fn random_scenarios_agree_with_the_exact_solver() {
         "too few z comparisons: {z_compared}"
     );
     assert!(z_failures.is_empty(), "{}", z_failures.join("\n"));
-    // One family over all scenarios: m counts every comparison of every scenario.
+    println!("{z_compared} z comparisons");
+    assert_families(&families);
+}
+
+/// Checks the families of many scenarios as one family: m counts every comparison of every
+/// scenario. A failure shows the scenario.
+fn assert_families(families: &[(Family, String)]) {
     let m: usize = families.iter().map(|(f, _)| f.statistical()).sum();
     let cells: usize = families.iter().map(|(f, _)| f.cells.len()).sum();
     println!(
         "random scenarios: {cells} counts, {m} statistical comparisons at {:.2} sigma \
-         (tail {:.2e}), {z_compared} z comparisons",
+         (tail {:.2e})",
         check_exact::threshold(m),
         alpha(m)
     );
     let mut report = String::new();
-    for (family, text) in &families {
+    for (family, text) in families {
         let failures = family.failures_in_family_of(m);
         if !failures.is_empty() {
             writeln!(report, "{}\n{text}", failures.join("\n")).unwrap();
@@ -1688,6 +1694,23 @@ fn add_spell_cells(
     }
 }
 
+/// Every count of a tally against the exact masses: outcomes, first starts and joint counts,
+/// then the starts, ends and spells of the events that can end.
+fn every_cell(label: &str, model: &Model, tally: &Tally, masses: &ExactMasses) -> Family {
+    let mut family = Family::default();
+    add_tally_cells(
+        &mut family,
+        label,
+        model,
+        tally,
+        &masses.outcome_steps,
+        &masses.event_steps,
+        Some(&masses.joint),
+    );
+    add_spell_cells(&mut family, label, model, tally, masses);
+    family
+}
+
 /// `[events.talks]` with start hazard `a` and end hazard `b` over `horizon` steps, recurring or
 /// not; nothing else happens.
 fn spell_scenario(a: f64, b: f64, horizon: u32, recurs: bool) -> String {
@@ -1754,18 +1777,7 @@ fn an_event_that_starts_and_ends_is_a_two_state_chain() {
         assert!((report.events[0].estimate.probability.unwrap() - ever).abs() <= 1e-12);
 
         let tally = simulate::tally_serial(&model, 0x5e11, 0, 200_000);
-        let mut family = Family::default();
-        add_tally_cells(
-            &mut family,
-            &label,
-            &model,
-            &tally,
-            &masses.outcome_steps,
-            &masses.event_steps,
-            Some(&masses.joint),
-        );
-        add_spell_cells(&mut family, &label, &model, &tally, &masses);
-        family.assert_ok(&label);
+        every_cell(&label, &model, &tally, &masses).assert_ok(&label);
         // The mean number of starts, against its own interval (normal, 5 sigma).
         let mc = Report::from_tally(&model, &tally, 0x5e11, 0);
         let (low, high) = mc.events[0]
@@ -1934,33 +1946,11 @@ fn random_scenarios_with_ends_agree_with_brute_force_and_monte_carlo() {
         let seed = rng.next_u64();
         let tally = simulate::tally_serial(&model, seed, 0, RANDOM_PATHS / 2);
         check_tally_structure(&label, &model, &tally);
-        let mut family = Family::default();
-        add_tally_cells(
-            &mut family,
-            &label,
-            &model,
-            &tally,
-            &masses.outcome_steps,
-            &masses.event_steps,
-            Some(&masses.joint),
-        );
-        add_spell_cells(&mut family, &label, &model, &tally, &masses);
-        families.push((family, text));
+        families.push((every_cell(&label, &model, &tally, &masses), text));
     }
     assert!(
         ending >= 50 && evers >= 20 && once >= 10,
         "coverage: {ending} ending events, {evers} ever(), {once} recurs = false"
     );
-    let m: usize = families.iter().map(|(f, _)| f.statistical()).sum();
-    let mut report = String::new();
-    for (family, text) in &families {
-        let failures = family.failures_in_family_of(m);
-        if !failures.is_empty() {
-            writeln!(report, "{}\n{text}", failures.join("\n")).unwrap();
-        }
-    }
-    assert!(
-        report.is_empty(),
-        "Monte Carlo disagrees with exact:\n{report}"
-    );
+    assert_families(&families);
 }
