@@ -1009,12 +1009,12 @@ fn every_preset_agrees_with_the_exact_solver() {
         // Power: the same Monte Carlo run must disagree with the exact solution of the
         // scenario with one event's weekly probability 20% higher.
         if i == 0 {
-            let event = model
+            let (event, p) = model
                 .events()
                 .iter()
-                .find(|e| e.hazard.p() > 0.0 && e.hazard.p() <= 0.5)
+                .find_map(|e| Some((e, e.hazard.p().constant().filter(|&p| p > 0.0 && p <= 0.5)?)))
                 .expect("an event to perturb");
-            let set = format!("events.{}.p={:?}", event.id, event.hazard.p() * 1.2);
+            let set = format!("events.{}.p={:?}", event.id, p * 1.2);
             let perturbed = load_preset(name, std::slice::from_ref(&set));
             let other = Report::from_exact(&perturbed, &solve(&perturbed));
             let (comparisons, _) = check_exact::compare(&mc, &other, PRESET_PATHS);
@@ -1291,8 +1291,8 @@ fn random_scenarios_cover_the_format() {
             .map(|e| &e.hazard)
             .chain(model.outcomes().iter().filter_map(|o| o.hazard.as_ref()))
         {
-            zero += usize::from(hazard.p() == 0.0);
-            one += usize::from(hazard.p() == 1.0);
+            zero += usize::from(hazard.p().constant() == Some(0.0));
+            one += usize::from(hazard.p().constant() == Some(1.0));
             windows += usize::from(hazard.window() != (1, model.horizon()));
             whens += usize::from(hazard.when().is_some());
             modifiers += hazard.modifiers().len();
