@@ -132,7 +132,9 @@ impl<'m> StepKernel<'m> {
         self.events.clear();
         for (i, e) in model.events().iter().enumerate() {
             if happened >> i & 1 == 0 {
-                let p = e.hazard.probability_in_window(happened, e.hazard.window().0);
+                let p = e
+                    .hazard
+                    .probability_in_window(happened, e.hazard.window().0);
                 if p > 0.0 {
                     self.events.push((i, e.hazard.window(), (p * ONE) as u64));
                 }
