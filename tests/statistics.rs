@@ -19,6 +19,7 @@
 use pathcast::check_exact;
 use pathcast::exact::{self, Limits};
 use pathcast::model::Model;
+use pathcast::rate::Rate;
 use pathcast::report::{ExactMasses, Report};
 use pathcast::scenario;
 use pathcast::simulate::{self, path_rng, Kernel, PathRecord, RunOptions, Tally, CHUNK};
@@ -2116,4 +2117,50 @@ fn random_scenarios_with_rates_agree_with_brute_force_and_monte_carlo() {
         "coverage: {schedules} schedule cuts, {decays} decays"
     );
     assert_families(&families);
+}
+
+#[test]
+fn a_date_until_covers_the_steps_that_begin_by_it() {
+    // The step an `until` date names is checked against `Model::date_of`, which dates every
+    // output: a piece until the day a step begins covers that step, and a piece until the day
+    // before the next step begins covers the same steps. Months from the 31st, across a leap
+    // day, are where counting by calendar is easiest to get wrong.
+    let horizon = 30u32;
+    for (unit, start) in [
+        ("day", "2024-02-27"),
+        ("week", "2025-08-26"),
+        ("month", "2024-01-31"),
+        ("month", "2024-02-29"),
+    ] {
+        let scenario = |a: &str, b: &str| {
+            format!(
+                "[scenario]\nid = \"dates\"\nhorizon = {horizon}\nstep = \"{unit}\"\n\
+                 start = {start}\n[events.a]\nlabel = \"A\"\np = {a}\n[events.b]\n\
+                 label = \"B\"\np = {b}\n[outcomes.open]\nlabel = \"Open\"\n\
+                 [horizon]\ndefault = \"open\"\n"
+            )
+        };
+        let plain = load_text(&scenario("0.1", "0.1"));
+        let date = |t: u32| plain.date_of(t).unwrap();
+        let schedule = |untils: &dyn Fn(u32) -> chrono::NaiveDate| {
+            let pieces: Vec<String> = (1..horizon)
+                .map(|k| format!("{{ until = {}, p = 0.1 }}", untils(k)))
+                .collect();
+            format!("[{}, {{ p = 0.1 }}]", pieces.join(", "))
+        };
+        let on_the_day = schedule(&date);
+        let day_before_next = schedule(&|k| date(k + 1).pred_opt().unwrap());
+        let model = load_text(&scenario(&on_the_day, &day_before_next));
+        for event in model.events() {
+            let Rate::Schedule(pieces) = event.hazard.p() else {
+                panic!(
+                    "{unit}s from {start}: {:?} is not a schedule",
+                    event.hazard.p()
+                );
+            };
+            let lasts: Vec<u32> = pieces.iter().map(|p| p.last).collect();
+            let want: Vec<u32> = (1..horizon).chain([u32::MAX]).collect();
+            assert_eq!(lasts, want, "{unit}s from {start}, event {}", event.id);
+        }
+    }
 }
