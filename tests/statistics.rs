@@ -2164,3 +2164,34 @@ fn a_date_until_covers_the_steps_that_begin_by_it() {
         }
     }
 }
+
+#[test]
+fn the_worked_example_of_changing_probabilities_has_the_numbers_the_format_gives() {
+    // Read from docs/scenario-format.md, so the example and its numbers cannot drift apart.
+    let docs = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenario-format.md"),
+    )
+    .unwrap();
+    let section = docs
+        .split("### A worked example of probabilities that change")
+        .nth(1)
+        .expect("the worked example is in the format");
+    let text = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    let model = load_text(text);
+    let masses = solve(&model);
+    let by = |e: usize, t: usize| masses.event_steps[e][1..=t].iter().sum::<f64>();
+    let closed: f64 = 1.0
+        - (3..=12)
+            .map(|t| 1.0 - 0.2 * 0.5f64.powf(f64::from(t - 3) / 2.0))
+            .product::<f64>();
+    assert!((by(0, 12) - closed).abs() <= 1e-12);
+    assert!((by(0, 12) - 0.506491645176).abs() <= 1e-12);
+    assert_eq!(by(1, 3), 0.0);
+    let at_4 = 0.8 * 0.1 + 0.2 * (0.1 * 0.5 / (0.9 + 0.05));
+    assert!((by(1, 4) - at_4).abs() <= 1e-12);
+    assert!((at_4 - 0.0905263157895).abs() <= 1e-12);
+}
