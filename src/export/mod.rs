@@ -5,6 +5,7 @@ pub mod csv;
 pub mod html;
 pub mod manifest;
 pub mod prism;
+pub mod sealed;
 pub mod svg;
 pub mod tally_file;
 pub mod uncertainty;
