@@ -400,8 +400,8 @@ fn shard_auto_reads_slurm_arrays_and_indexed_jobs() {
         .success();
     let manifest = fs::read_to_string(d.join("output/small-shard-2-of-4/manifest.toml")).unwrap();
     let table = concat!(
-        "[shard]\nindex = 2\ncount = 4\ntotal_paths = 1000\n",
-        "first_path = 500\nend_path = 750\n"
+        "[shard]\nunit = \"paths\"\nindex = 2\ncount = 4\ntotal = 1000\n",
+        "first = 500\nend = 750\n"
     );
     assert!(manifest.contains(table), "{manifest}");
     // A Kubernetes Indexed Job.

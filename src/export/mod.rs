@@ -9,6 +9,7 @@ pub mod sealed;
 pub mod svg;
 pub mod tally_file;
 pub mod uncertainty;
+pub mod units_file;
 pub mod xlsx;
 
 use crate::error::OutputError;

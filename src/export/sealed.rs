@@ -76,6 +76,8 @@ fn float(text: &str) -> Option<f64> {
 /// Reads the records of a body one at a time, with their line numbers for messages.
 pub struct Lines<'a> {
     lines: std::iter::Peekable<std::iter::Enumerate<std::str::Lines<'a>>>,
+    /// The number in the file of the text's line before its first.
+    base: usize,
     /// The number of the last line taken.
     at: usize,
 }
@@ -85,7 +87,35 @@ impl<'a> Lines<'a> {
     pub fn new(body: &'a str) -> Lines<'a> {
         let mut lines = body.lines().enumerate().peekable();
         lines.next();
-        Lines { lines, at: 1 }
+        Lines {
+            lines,
+            base: 0,
+            at: 1,
+        }
+    }
+
+    /// The records of `text`, which starts at line `line` of its file (for messages).
+    pub fn at(text: &'a str, line: usize) -> Lines<'a> {
+        let base = line.saturating_sub(1);
+        Lines {
+            lines: text.lines().enumerate().peekable(),
+            base,
+            at: base,
+        }
+    }
+
+    /// The records before the next one whose first word is `key`, as text, and the line the
+    /// first of them is on: a part of the file read (and compared) on its own.
+    pub fn take_until(&mut self, key: &str) -> Result<(String, usize), String> {
+        let mut text = String::new();
+        let mut start = None;
+        while self.peek() != Some(key) {
+            let words = self.next(key)?;
+            start.get_or_insert(self.at);
+            text.push_str(&words.join(" "));
+            text.push('\n');
+        }
+        Ok((text, start.unwrap_or(self.at + 1)))
     }
 
     fn skip_comments(&mut self) {
@@ -106,7 +136,7 @@ impl<'a> Lines<'a> {
         self.skip_comments();
         match self.lines.next() {
             Some((i, line)) => {
-                self.at = i + 1;
+                self.at = self.base + i + 1;
                 Ok(line.split(' ').collect())
             }
             None => Err(format!("ends before the {expected} line (truncated?)")),
@@ -157,6 +187,20 @@ impl<'a> Lines<'a> {
             .iter()
             .map(|w| float(w).ok_or_else(|| self.error(format!("'{w}' is not a finite number"))))
             .collect()
+    }
+
+    /// The next record, which must be `<kind> <key> <x_1> ... <x_k>` with k of at least 1:
+    /// the key and the numbers.
+    pub fn keyed_floats(&mut self, kind: &str) -> Result<(&'a str, Vec<f64>), String> {
+        let words = self.next(kind)?;
+        if words.len() < 3 || words[0] != kind {
+            return Err(self.error(format!("expected '{kind} <key>' and numbers")));
+        }
+        let values = words[2..]
+            .iter()
+            .map(|w| float(w).ok_or_else(|| self.error(format!("'{w}' is not a finite number"))))
+            .collect::<Result<_, _>>()?;
+        Ok((words[1], values))
     }
 
     /// Refuses anything left after the last record.
