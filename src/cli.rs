@@ -331,8 +331,9 @@ pub struct CompareArgs {
     /// Most reachable event sets the exact solver may hold at once (for the exact column)
     #[arg(long, default_value_t = 1 << 22, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=1 << 32))]
     pub max_states: u64,
-    #[command(flatten)]
-    pub sharding: ShardArgs,
+    /// Refused, with the reason: compare is not sharded (docs/sharding.md)
+    #[arg(long, value_name = "I/K|auto")]
+    pub shard: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -792,6 +792,17 @@ fn run_sweep(args: SweepArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
 }
 
 fn run_compare(args: CompareArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
+    if args.shard.is_some() {
+        return Err(SettingError(
+            "--shard: compare is not sharded. Its shards would have to carry the pairs of \
+             paths of every scenario against the first and every scenario's file, which the \
+             shard files do not hold; shard a `pathcast run` of each scenario with the same \
+             --paths and --seed instead (each merges to its exact tables), or compare with \
+             fewer --paths: pairing narrows the intervals (docs/sharding.md)"
+                .into(),
+        )
+        .into());
+    }
     let mut scenarios: Vec<scenario::Loaded> = Vec::new();
     for spec in &args.scenarios {
         scenarios.push(load(&ScenarioArgs {
