@@ -280,18 +280,24 @@ fn missing_message(shards: &[&ShardOfRun], gaps: &[(u64, u64)], command: &str) -
         let missing: Vec<u64> = (0..count)
             .filter(|&i| !shards.iter().any(|s| s.index == i))
             .collect();
-        // deploy/slurm/shards.sbatch runs `pathcast run` unless told another command.
-        let script_command = if command == "run" {
-            String::new()
-        } else {
-            format!("PATHCAST_COMMAND={command} ")
+        let list = array_list(&missing);
+        // deploy/slurm/shards.sbatch runs `pathcast run`, or the analysis PATHCAST_COMMAND
+        // names; `exact` takes no --paths, which the script passes.
+        let script = match command {
+            "run" => Some(String::new()),
+            "sweep" | "sensitivity" => Some(format!("PATHCAST_COMMAND={command} ")),
+            _ => None,
+        };
+        let example = match script {
+            Some(variable) => format!(
+                "`{variable}PATHCAST_SHARDS={count} sbatch --array={list} \
+                 deploy/slurm/shards.sbatch ...` or "
+            ),
+            None => String::new(),
         };
         message.push_str(&format!(
             ". Missing shards of {count}: {list}; run them (with the shards' flags), e.g. \
-             `{script_command}PATHCAST_SHARDS={count} sbatch --array={list} \
-             deploy/slurm/shards.sbatch ...` or `pathcast {command} ... --shard I/{count}`, \
-             and merge again",
-            list = array_list(&missing)
+             {example}`pathcast {command} ... --shard I/{count}`, and merge again"
         ));
     }
     message

@@ -757,9 +757,8 @@ fn unit_shards_that_do_not_make_one_job_are_refused() {
         &["e2", "e0"],
         &[
             "do not cover the samples [4, 8) of [0, 12)",
-            "Missing shards of 3: 1;",
-            "PATHCAST_COMMAND=exact PATHCAST_SHARDS=3 sbatch --array=1 ",
-            "pathcast exact ... --shard I/3",
+            "Missing shards of 3: 1; run them (with the shards' flags), e.g. `pathcast exact \
+             ... --shard I/3`",
         ],
     );
 
