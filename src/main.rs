@@ -422,16 +422,12 @@ fn method_choice(method: cli::Method) -> MethodChoice {
 }
 
 /// The shard of a job of `total` units that `--shard` names, if any.
-fn shard_of(
-    args: &ShardArgs,
-    unit: Unit,
-    total: usize,
-) -> anyhow::Result<Option<pathcast::shard::ShardOfRun>> {
+fn shard_of(args: &ShardArgs, unit: Unit, total: u64) -> anyhow::Result<Option<ShardOfRun>> {
     let Some(spec) = args.shard else {
         return Ok(None);
     };
     let shard = pathcast::shard::resolve(spec, args.shards)?;
-    Ok(Some(ShardOfRun::new(shard, unit, total as u64)?))
+    Ok(Some(ShardOfRun::new(shard, unit, total)?))
 }
 
 /// `run` or `exact` of a scenario with uncertain inputs: samples of them, each solved or run.
@@ -452,7 +448,7 @@ fn run_uncertain(
         limits,
         exact_command,
     };
-    settings.shard = shard_of(sharding, Unit::Samples, plan.samples as usize)?;
+    settings.shard = shard_of(sharding, Unit::Samples, plan.samples)?;
     let samples = settings
         .shard
         .as_ref()
@@ -675,7 +671,7 @@ fn run_sensitivity(args: SensitivityArgs, mode: progress_bar::Mode) -> anyhow::R
     };
     let started = Instant::now();
     let settings = analysis_settings(&args.analysis.simulation);
-    if let Some(shard) = shard_of(&args.sharding, Unit::Parameters, plan.len())? {
+    if let Some(shard) = shard_of(&args.sharding, Unit::Parameters, plan.len() as u64)? {
         let mine = &plan[shard.first as usize..shard.end as usize];
         let ((base, swung), output) = analyse(
             &loaded,
@@ -744,7 +740,7 @@ fn run_sweep(args: SweepArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
     let points = analysis::sweep::points(&axes);
     let started = Instant::now();
     let settings = analysis_settings(&args.analysis.simulation);
-    if let Some(shard) = shard_of(&args.sharding, Unit::Points, points)? {
+    if let Some(shard) = shard_of(&args.sharding, Unit::Points, points as u64)? {
         let range = shard.first as usize..shard.end as usize;
         let (evaluated, output) = analyse(
             &loaded,

@@ -11,6 +11,7 @@ use crate::model::{adjust_odds, Model};
 use crate::parameters::{self, Kind, Parameter};
 use crate::report::{Estimate, Line, Report};
 use crate::simulate::paired::{ItemKind, PairCounts};
+use crate::simulate::Tally;
 use crate::stats::PairedCounts;
 
 /// What to vary.
@@ -165,7 +166,8 @@ pub fn variants(model: &Model, varied: &Varied) -> anyhow::Result<[Model; 2]> {
     ])
 }
 
-/// Sets each parameter of `plan` to its low and high value and evaluates the model.
+/// Evaluates the model with each parameter of `plan` at its low and its high value, one
+/// parameter after another (each one unit of a sharded analysis).
 pub fn evaluate(
     model: &Model,
     plan: &[Varied],
@@ -191,8 +193,9 @@ pub fn evaluate(
             for pair in models.chunks(2) {
                 let mut paired = evaluator.paired(&[&pair[0], &pair[1]])?;
                 let pairs = paired.pairs.pop();
-                let high = Evaluated::Simulated(paired.tallies.pop().expect("two tallies"));
-                let low = Evaluated::Simulated(paired.tallies.pop().expect("two tallies"));
+                let [low, high] = <[Tally; 2]>::try_from(paired.tallies)
+                    .map_err(|_| anyhow::anyhow!("two models run together give two tallies"))?
+                    .map(Evaluated::Simulated);
                 swung.push(Swung { low, high, pairs });
             }
         }
