@@ -441,7 +441,7 @@ impl Job {
             }
             ("sweep", Unit::Points) => {
                 let axes = units_file::read_sweep_definition(of, model)?;
-                let points = sweep::grid(&axes).len() as u64;
+                let points = sweep::points(&axes) as u64;
                 (Job::Sweep { axes }, points)
             }
             ("sensitivity", Unit::Parameters) => {

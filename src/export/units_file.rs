@@ -24,7 +24,7 @@
 use super::sealed::{self, counts_line, floats_line, Lines};
 use super::tally_file;
 use crate::analysis::sensitivity::{self, Swung, Varied};
-use crate::analysis::sweep::Axis;
+use crate::analysis::sweep::{self, Axis};
 use crate::analysis::{Evaluated, Used};
 use crate::model::Model;
 use crate::parameters;
@@ -342,10 +342,11 @@ pub fn read_sweep_definition(of: &UnitsOf, model: &Model) -> Result<Vec<Axis>, S
         axes.push(Axis { parameter, values });
     }
     lines.end()?;
-    if axes.is_empty() {
+    if axes.is_empty() || axes.len() > sweep::MAX_AXES {
         return Err(format!(
-            "line {}: expected 'axis' lines",
-            of.definition_line
+            "line {}: expected 1 to {} 'axis' lines",
+            of.definition_line,
+            sweep::MAX_AXES
         ));
     }
     Ok(axes)
