@@ -34,8 +34,6 @@ pub struct MergeSettings {
 }
 
 pub struct Merged {
-    /// The scenario, as the shards recorded it.
-    pub loaded: Loaded,
     /// What the command of one run prints: its summary of the merged results.
     pub summary: String,
     pub written: job::Written,
@@ -403,7 +401,6 @@ fn merge_paths(
             out,
             replaced_earlier: committed.replaced_earlier,
         },
-        loaded,
         shards: unique.len(),
         duplicates,
     })
@@ -718,7 +715,6 @@ fn merge_units(
             out,
             replaced_earlier: written,
         },
-        loaded,
         shards: unique.len(),
         duplicates,
     })
