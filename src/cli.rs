@@ -62,7 +62,7 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Differences between scenarios or variants, run over the same paths (paired)
     Compare(CompareArgs),
-    /// Add up the shard folders of one run (run --shard) into the output of the whole run
+    /// Add up the shard folders of one job (--shard) into the output of the whole job
     Merge(MergeArgs),
     /// Print a preset's scenario file, with its comments
     Show(ShowArgs),
@@ -185,8 +185,9 @@ pub struct RunArgs {
     #[arg(long, requires = "precision", value_parser = path_count)]
     pub max_paths: Option<u64>,
     /// Run shard I of K of the --paths: paths [floor(I*N/K), floor((I+1)*N/K)), with the
-    /// counts `pathcast merge` adds up; `auto` reads a Slurm array task or a Kubernetes
-    /// JOB_COMPLETION_INDEX (docs/sharding.md) [default folder: output/<id>-shard-I-of-K]
+    /// counts `pathcast merge` adds up (with uncertain inputs: of the --samples); `auto` reads
+    /// a Slurm array task or a Kubernetes JOB_COMPLETION_INDEX (docs/sharding.md) [default
+    /// folder: output/<id>-shard-I-of-K]
     #[arg(long, value_name = "I/K|auto", conflicts_with_all = ["first_path", "precision"])]
     pub shard: Option<pathcast::shard::ShardSpec>,
     /// With --shard auto: the number of shards K, of which the Slurm task id or the
@@ -201,9 +202,26 @@ pub struct RunArgs {
     pub per_sample: Method,
 }
 
+/// Splitting a job into shards: the options of the commands whose units are samples, grid
+/// points or parameters.
+#[derive(Debug, Args)]
+pub struct ShardArgs {
+    /// Run shard I of K of the job's units (the samples of uncertain inputs, the points of a
+    /// sweep, the parameters of a sensitivity analysis), for `pathcast merge`; `auto` reads a
+    /// Slurm array task or a Kubernetes JOB_COMPLETION_INDEX (docs/sharding.md)
+    /// [default folder: the command's, with -shard-I-of-K]
+    #[arg(long, value_name = "I/K|auto")]
+    pub shard: Option<pathcast::shard::ShardSpec>,
+    /// With --shard auto: the number of shards K, of which the Slurm task id or the
+    /// JOB_COMPLETION_INDEX is the shard index (needed for JOB_COMPLETION_INDEX)
+    #[arg(long, value_name = "K", requires = "shard", value_parser = clap::value_parser!(u64).range(1..))]
+    pub shards: Option<u64>,
+}
+
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// The shard folders written by `pathcast run --shard`, in any order
+    /// The shard folders written with --shard (by run, exact, sweep or sensitivity), in any
+    /// order
     #[arg(required = true, value_name = "SHARD_FOLDER")]
     pub folders: Vec<PathBuf>,
     /// Output folder [default: output/<scenario id>, as one run of all the paths]
@@ -281,6 +299,8 @@ pub struct SensitivityArgs {
     pub outcome: Option<String>,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
+    #[command(flatten)]
+    pub sharding: ShardArgs,
 }
 
 #[derive(Debug, Args)]
@@ -293,6 +313,8 @@ pub struct SweepArgs {
     pub vary: Vec<String>,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
+    #[command(flatten)]
+    pub sharding: ShardArgs,
 }
 
 #[derive(Debug, Args)]
@@ -309,6 +331,9 @@ pub struct CompareArgs {
     /// Most reachable event sets the exact solver may hold at once (for the exact column)
     #[arg(long, default_value_t = 1 << 22, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=1 << 32))]
     pub max_states: u64,
+    /// Refused, with the reason: compare is not sharded (docs/sharding.md)
+    #[arg(long, value_name = "I/K|auto")]
+    pub shard: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -332,6 +357,8 @@ pub struct ExactArgs {
     /// Worker threads [default: one per core]; the numbers do not depend on it
     #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub threads: Option<u64>,
+    #[command(flatten)]
+    pub sharding: ShardArgs,
 }
 
 #[derive(Debug, Args)]

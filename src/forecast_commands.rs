@@ -65,12 +65,9 @@ fn method_text(used: Used) -> String {
 fn output(analysis: &'static str, used: Used, threads: usize) -> AnalysisOutput<'static> {
     AnalysisOutput {
         analysis,
-        engine: used.name(),
-        simulated: match used {
-            Used::MonteCarlo { paths, seed } => Some((seed, paths)),
-            Used::Exact => None,
-        },
+        used,
         threads,
+        merged_shards: Vec::new(),
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::analysis::{Evaluator, MethodChoice, MonteCarlo, Used};
 use crate::error::{OutputError, SettingError};
 use crate::exact;
-use crate::export::{self, csv as tables, Committed, Manifest, OutputSet};
+use crate::export::{self, csv as tables, units_file, Committed, Manifest, OutputSet};
 use crate::report::Report;
 use crate::scenario::Loaded;
 use crate::simulate::{self, RunError, RunOptions, Tally, Wave};
@@ -463,18 +463,145 @@ pub struct UncertainSettings {
 }
 
 pub struct UncertainFinished {
-    pub analysis: crate::uncertainty::Analysis,
-    /// The average report the usual tables were written from.
-    pub report: Report,
+    /// The analysis, and the average report the usual tables were written from (none for a
+    /// shard, which writes no tables).
+    pub analysis: Option<(crate::uncertainty::Analysis, Report)>,
     /// How each sample was computed.
     pub used: Used,
     pub written: Written,
     pub threads: usize,
 }
 
+/// `samples.csv`, streamed into an output set's staging folder as the samples come, so that
+/// memory does not grow with them.
+pub(crate) struct SamplesFile {
+    writer: crate::export::uncertainty::SamplesWriter<BufWriter<tempfile::NamedTempFile>>,
+    path: PathBuf,
+}
+
+impl SamplesFile {
+    pub(crate) fn new(set: &OutputSet, model: &crate::Model) -> Result<SamplesFile, OutputError> {
+        use crate::export::uncertainty::{SamplesWriter, SAMPLES};
+        let path = set.dir().join(SAMPLES);
+        let file = set.temporary(SAMPLES)?;
+        let writer = SamplesWriter::new(model, BufWriter::new(file))
+            .map_err(|e| csv_error(set.dir(), SAMPLES, e))?;
+        Ok(SamplesFile { writer, path })
+    }
+
+    pub(crate) fn write(
+        &mut self,
+        sample: &crate::uncertainty::SampleResult,
+    ) -> Result<(), OutputError> {
+        let path = &self.path;
+        self.writer
+            .write(sample)
+            .map_err(|source| OutputError::Csv {
+                path: path.clone(),
+                source,
+            })
+    }
+
+    pub(crate) fn finish(self, set: &mut OutputSet) -> Result<(), OutputError> {
+        let path = self.path;
+        let buffered = self.writer.finish().map_err(|source| OutputError::Csv {
+            path: path.clone(),
+            source,
+        })?;
+        let file = buffered.into_inner().map_err(|e| OutputError::Io {
+            path,
+            source: e.into_error(),
+        })?;
+        set.add(crate::export::uncertainty::SAMPLES, file)
+    }
+}
+
+/// The units file of a shard (`units.txt`), streamed into an output set's staging folder as
+/// the units are computed.
+pub(crate) struct UnitsFile {
+    writer: units_file::UnitsWriter<BufWriter<tempfile::NamedTempFile>>,
+    path: PathBuf,
+}
+
+impl UnitsFile {
+    pub(crate) fn new(set: &OutputSet, of: &units_file::UnitsOf) -> Result<UnitsFile, OutputError> {
+        let path = set.dir().join(units_file::FILE_NAME);
+        let file = set.temporary(units_file::FILE_NAME)?;
+        let writer = units_file::UnitsWriter::new(BufWriter::new(file), of).map_err(|source| {
+            OutputError::Io {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        Ok(UnitsFile { writer, path })
+    }
+
+    pub(crate) fn unit(&mut self, index: u64, lines: &str) -> Result<(), OutputError> {
+        let path = &self.path;
+        self.writer
+            .unit(index, lines)
+            .map_err(|source| OutputError::Io {
+                path: path.clone(),
+                source,
+            })
+    }
+
+    pub(crate) fn finish(self, set: &mut OutputSet) -> Result<(), OutputError> {
+        let io = |source| OutputError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let file = self
+            .writer
+            .finish()
+            .map_err(io)?
+            .into_inner()
+            .map_err(|e| io(e.into_error()))?;
+        set.add(units_file::FILE_NAME, file)
+    }
+}
+
+/// The method an output folder of a run with uncertain inputs records: that of `exact` or of
+/// `run`.
+pub(crate) fn uncertain_method(exact_command: bool) -> &'static str {
+    if exact_command {
+        EXACT
+    } else {
+        MONTE_CARLO
+    }
+}
+
+/// The manifest of a run with uncertain inputs, or of a shard of one.
+pub(crate) fn uncertain_manifest(
+    loaded: &Loaded,
+    settings: &RunSettings,
+    exact_command: bool,
+    seed: u64,
+    samples: u64,
+    used: Used,
+) -> Manifest {
+    let mut manifest = manifest(loaded, settings, uncertain_method(exact_command));
+    manifest.seed = Some(seed);
+    manifest.samples = Some(samples);
+    manifest.engine = Some(used.name().to_string());
+    if let Used::MonteCarlo { paths, .. } = used {
+        manifest.paths = Some(paths);
+    }
+    manifest
+}
+
+/// The default folder of a run with uncertain inputs (`output/<id>`, or `-exact` for
+/// `pathcast exact`), followed by `suffix`.
+pub(crate) fn uncertain_out(loaded: &Loaded, exact_command: bool, suffix: &str) -> PathBuf {
+    let command = if exact_command { "-exact" } else { "" };
+    default_out(loaded, &format!("{command}{suffix}"))
+}
+
 /// Runs a scenario with uncertain inputs (see [`crate::uncertainty`]) and writes its output
 /// folder: the usual tables (averaged over the samples), `uncertainty.csv`, `sobol.csv` and
-/// `samples.csv` (streamed). The folder is checked before any work.
+/// `samples.csv` (streamed). For a shard (`settings.shard`), only its samples are computed,
+/// and its folder holds `samples.csv` and the units file `pathcast merge` reads; the
+/// analysis is then `None`. The folder is checked before any work.
 pub fn uncertain(
     loaded: &Loaded,
     settings: &RunSettings,
@@ -482,19 +609,20 @@ pub fn uncertain(
     cancel: &AtomicBool,
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<UncertainFinished> {
-    use crate::export::uncertainty::{self as uncertainty_tables, SamplesWriter, SAMPLES};
     let model = &loaded.model;
     let seed = settings.seed.unwrap_or(model.seed());
     let paths = crate::uncertainty::paths_per_sample(model, settings.paths);
-    let (method, suffix) = if plan.exact_command {
-        (EXACT, "-exact")
-    } else {
-        (MONTE_CARLO, "")
-    };
+    let shard = settings.shard.as_ref();
+    let suffix = shard.map(|s| s.folder_suffix()).unwrap_or_default();
     let out = settings
         .out
         .clone()
-        .unwrap_or_else(|| default_out(loaded, suffix));
+        .unwrap_or_else(|| uncertain_out(loaded, plan.exact_command, &suffix));
+    let method = if plan.exact_command {
+        EXACT
+    } else {
+        MONTE_CARLO
+    };
     let mut set = open_output(loaded, &out, method, settings)?;
     let threads = threads(settings.threads);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -510,52 +638,84 @@ pub fn uncertain(
         cancel,
         progress,
     )?;
-    let file = set.temporary(SAMPLES)?;
-    let mut writer =
-        SamplesWriter::new(model, BufWriter::new(file)).map_err(|e| csv_error(&out, SAMPLES, e))?;
-    let analysis = crate::uncertainty::run(model, plan.samples, seed, &evaluator, |sample| {
-        writer
-            .write(sample)
-            .map_err(|e| csv_error(&out, SAMPLES, e).into())
-    })?;
-    let buffered = writer.finish().map_err(|e| csv_error(&out, SAMPLES, e))?;
-    let file = buffered.into_inner().map_err(|e| OutputError::Io {
-        path: out.join(SAMPLES),
-        source: e.into_error(),
-    })?;
-    set.add(SAMPLES, file)?;
-    let report = Report::from_exact(model, &analysis.masses);
     let used = evaluator.used();
-    let mut manifest = manifest(loaded, settings, method);
-    manifest.seed = Some(seed);
-    manifest.samples = Some(plan.samples);
-    manifest.engine = Some(used.name().to_string());
+    let mut manifest = uncertain_manifest(
+        loaded,
+        settings,
+        plan.exact_command,
+        seed,
+        plan.samples,
+        used,
+    );
     manifest.threads = Some(threads);
-    if let Used::MonteCarlo { paths, .. } = used {
-        manifest.paths = Some(paths);
+    let mut samples_file = SamplesFile::new(&set, model)?;
+    let written = |committed: Committed| Written {
+        out: out.clone(),
+        replaced_earlier: committed.replaced_earlier,
+    };
+    if let Some(shard) = shard {
+        let of = units_file::UnitsOf::new(
+            &manifest.scenario_sha256,
+            seed,
+            if plan.exact_command { "exact" } else { "run" },
+            used,
+            units_file::uncertain_definition(model),
+            shard,
+        );
+        let mut units = UnitsFile::new(&set, &of)?;
+        crate::uncertainty::evaluate(model, shard.range(), seed, &evaluator, |sample| {
+            samples_file.write(&sample)?;
+            units.unit(sample.index, &units_file::write_sample(&sample))?;
+            Ok(())
+        })?;
+        samples_file.finish(&mut set)?;
+        units.finish(&mut set)?;
+        manifest.shard = Some(shard.clone());
+        let committed = commit_tables(&[("", loaded)], Vec::new(), set, manifest)?;
+        return Ok(UncertainFinished {
+            analysis: None,
+            used,
+            written: written(committed),
+            threads,
+        });
     }
+    let analysis = crate::uncertainty::run(model, plan.samples, seed, &evaluator, |sample| {
+        Ok(samples_file.write(sample)?)
+    })?;
+    samples_file.finish(&mut set)?;
+    let (report, committed) = write_uncertain(loaded, set, manifest, &analysis)?;
+    Ok(UncertainFinished {
+        analysis: Some((analysis, report)),
+        used,
+        written: written(committed),
+        threads,
+    })
+}
+
+/// Writes the output folder of a run with uncertain inputs from its analysis, `set` holding
+/// `samples.csv` already: the usual tables (of the average report, returned), then
+/// `uncertainty.csv` and `sobol.csv`.
+pub(crate) fn write_uncertain(
+    loaded: &Loaded,
+    set: OutputSet,
+    manifest: Manifest,
+    analysis: &crate::uncertainty::Analysis,
+) -> anyhow::Result<(Report, Committed)> {
+    use crate::export::uncertainty as uncertainty_tables;
+    let report = Report::from_exact(&loaded.model, &analysis.masses);
     let more = vec![
         (
             uncertainty_tables::UNCERTAINTY,
-            uncertainty_tables::uncertainty(&analysis),
+            uncertainty_tables::uncertainty(analysis),
         ),
         (
             uncertainty_tables::SOBOL,
-            uncertainty_tables::sobol(&analysis),
+            uncertainty_tables::sobol(analysis),
         ),
     ];
-    let sections = export::html::uncertainty(&analysis, model);
+    let sections = export::html::uncertainty(analysis, &loaded.model);
     let committed = write_outputs_with(loaded, &report, set, manifest, more, sections)?;
-    Ok(UncertainFinished {
-        analysis,
-        report,
-        used,
-        written: Written {
-            out,
-            replaced_earlier: committed.replaced_earlier,
-        },
-        threads,
-    })
+    Ok((report, committed))
 }
 
 /// Writes `tables`, each scenario's resolved text (`scenario.toml` for the first, then
@@ -587,15 +747,16 @@ fn commit_tables(
 pub struct AnalysisOutput<'a> {
     /// The analysis, e.g. "sensitivity": it names the default folder `<id>-sensitivity`.
     pub analysis: &'a str,
-    /// "exact" or "monte-carlo".
-    pub engine: &'a str,
-    /// Monte Carlo seed and paths per variant, when simulated.
-    pub simulated: Option<(u64, u64)>,
+    /// Exact, or Monte Carlo with its seed and paths per variant.
+    pub used: Used,
     pub threads: usize,
+    /// For a folder written by `pathcast merge`: the shards it adds up.
+    pub merged_shards: Vec<crate::shard::MergedShard>,
 }
 
 /// Writes the tables of an analysis of `scenarios` (the first names the folder) into
-/// `settings.out`, or `output/<id>-<analysis>`.
+/// `settings.out`, or `output/<id>-<analysis>`; for a shard (`settings.shard`), into
+/// `output/<id>-<analysis>-shard-<I>-of-<K>`, with the shard in the manifest.
 pub fn write_analysis(
     scenarios: &[(&str, &Loaded)],
     settings: &RunSettings,
@@ -603,20 +764,31 @@ pub fn write_analysis(
     tables: Vec<(&str, Result<Vec<u8>, ::csv::Error>)>,
 ) -> anyhow::Result<Written> {
     let loaded = scenarios[0].1;
+    let suffix = settings
+        .shard
+        .as_ref()
+        .map(|s| s.folder_suffix())
+        .unwrap_or_default();
     let out = settings
         .out
         .clone()
-        .unwrap_or_else(|| default_out(loaded, &format!("-{}", what.analysis)));
+        .unwrap_or_else(|| default_out(loaded, &format!("-{}{suffix}", what.analysis)));
     let set = open_output(loaded, &out, what.analysis, settings)?;
     let mut manifest = manifest(loaded, settings, what.analysis);
     for (_, other) in &scenarios[1..] {
         manifest.scenario_files.extend(other.files.iter().cloned());
     }
-    manifest.engine = Some(what.engine.to_string());
-    if let Some((seed, paths)) = what.simulated {
+    manifest.engine = Some(what.used.name().to_string());
+    if let Used::MonteCarlo { seed, paths } = what.used {
         manifest.seed = Some(seed);
         manifest.paths = Some(paths);
         manifest.threads = Some(what.threads);
+    }
+    manifest.merged_shards = what.merged_shards.clone();
+    if let Some(shard) = &settings.shard {
+        // The seed of a shard's units file, even for exact units: the merge checks it.
+        manifest.seed = Some(settings.seed.unwrap_or(loaded.model.seed()));
+        manifest.shard = Some(shard.clone());
     }
     let mut built = Vec::new();
     for (name, bytes) in tables {
@@ -627,4 +799,36 @@ pub fn write_analysis(
         out,
         replaced_earlier: committed.replaced_earlier,
     })
+}
+
+/// Writes the folder of `shard` of an analysis: its units file, from the analysis's
+/// `definition` and each of its units' lines (see [`units_file`]), the scenario and the
+/// manifest.
+pub fn write_analysis_shard(
+    loaded: &Loaded,
+    settings: &RunSettings,
+    what: &AnalysisOutput<'_>,
+    shard: &crate::shard::ShardOfRun,
+    definition: String,
+    units: &[String],
+) -> anyhow::Result<Written> {
+    let settings = &RunSettings {
+        shard: Some(shard.clone()),
+        ..settings.clone()
+    };
+    let of = units_file::UnitsOf::new(
+        &export::manifest::sha256_hex(&loaded.resolved),
+        settings.seed.unwrap_or(loaded.model.seed()),
+        what.analysis,
+        what.used,
+        definition,
+        shard,
+    );
+    let text = units_file::text(&of, units);
+    write_analysis(
+        &[("", loaded)],
+        settings,
+        what,
+        vec![(units_file::FILE_NAME, Ok(text.into_bytes()))],
+    )
 }

@@ -5,13 +5,14 @@ use anyhow::Context;
 use clap::Parser;
 use cli::{
     AnalysisArgs, Cli, Command, CompareArgs, ExactArgs, ExportArgs, MergeArgs, RunArgs,
-    ScenarioArgs, SensitivityArgs, SimulationArgs, SweepArgs, TraceArgs, UncertainArgs,
+    ScenarioArgs, SensitivityArgs, ShardArgs, SimulationArgs, SweepArgs, TraceArgs, UncertainArgs,
 };
 use pathcast::analysis::{self, Evaluator, MethodChoice, MonteCarlo};
 use pathcast::error::{SettingError, ShardError};
-use pathcast::export::{analysis as analysis_tables, html};
+use pathcast::export::{analysis as analysis_tables, html, units_file};
 use pathcast::job::{self, Interrupted, RunSettings};
 use pathcast::output::{progress_bar, summary, table, trace};
+use pathcast::shard::{ShardOfRun, Unit};
 use pathcast::text::{message, printable};
 use pathcast::{check_exact, exact, scenario, uncertainty, OutputError, ScenarioError};
 use std::process::ExitCode;
@@ -200,7 +201,6 @@ fn run(args: RunArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
             ("--paths-csv", args.paths_csv),
             ("--first-path", args.first_path != 0),
             ("--check-exact", args.check_exact),
-            ("--shard", args.shard.is_some()),
         ];
         if let Some((flag, _)) = refused.iter().find(|(_, given)| *given) {
             return Err(SettingError(format!(
@@ -219,10 +219,15 @@ fn run(args: RunArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
             ..RunSettings::default()
         };
         let method = method_choice(args.per_sample);
+        let sharding = cli::ShardArgs {
+            shard: args.shard,
+            shards: args.shards,
+        };
         return run_uncertain(
             &loaded,
             settings,
             &args.uncertain,
+            &sharding,
             method,
             false,
             exact::Limits::default(),
@@ -368,6 +373,7 @@ fn run_exact(args: ExactArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
             &loaded,
             settings,
             &args.uncertain,
+            &args.sharding,
             method,
             true,
             limits,
@@ -375,6 +381,14 @@ fn run_exact(args: ExactArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
         );
     }
     certain_only(&args.uncertain, args.seed.is_some())?;
+    if args.sharding.shard.is_some() {
+        return Err(SettingError(
+            "--shard: pathcast exact of a scenario without uncertain inputs is one solve, with \
+             nothing to share out among shards (docs/sharding.md)"
+                .into(),
+        )
+        .into());
+    }
     let started = Instant::now();
     let finished = job::exact(&loaded, &settings, &limits, &cancel_flag())?;
     print!("{}", summary::render(&loaded, &finished.report));
@@ -407,11 +421,22 @@ fn method_choice(method: cli::Method) -> MethodChoice {
     }
 }
 
+/// The shard of a job of `total` units that `--shard` names, if any.
+fn shard_of(args: &ShardArgs, unit: Unit, total: u64) -> anyhow::Result<Option<ShardOfRun>> {
+    let Some(spec) = args.shard else {
+        return Ok(None);
+    };
+    let shard = pathcast::shard::resolve(spec, args.shards)?;
+    Ok(Some(ShardOfRun::new(shard, unit, total)?))
+}
+
 /// `run` or `exact` of a scenario with uncertain inputs: samples of them, each solved or run.
+#[allow(clippy::too_many_arguments)]
 fn run_uncertain(
     loaded: &scenario::Loaded,
-    settings: RunSettings,
+    mut settings: RunSettings,
     args: &UncertainArgs,
+    sharding: &ShardArgs,
     method: MethodChoice,
     exact_command: bool,
     limits: exact::Limits,
@@ -423,9 +448,14 @@ fn run_uncertain(
         limits,
         exact_command,
     };
+    settings.shard = shard_of(sharding, Unit::Samples, plan.samples)?;
+    let samples = settings
+        .shard
+        .as_ref()
+        .map_or(plan.samples, |s| s.end - s.first);
     let cancel = cancel_flag();
     // Paths simulated if each sample runs by Monte Carlo; an exact run shows none.
-    let evaluations = plan.samples * (loaded.model.uncertain().len() as u64 + 2);
+    let evaluations = samples * (loaded.model.uncertain().len() as u64 + 2);
     let paths = uncertainty::paths_per_sample(&loaded.model, settings.paths);
     let bar = progress_bar::new(evaluations.saturating_mul(paths), mode);
     let progress = |more: u64| bar.inc(more);
@@ -433,24 +463,37 @@ fn run_uncertain(
     let finished = job::uncertain(loaded, &settings, &plan, &cancel, &progress);
     bar.finish_and_clear();
     let finished = finished?;
-    print!(
-        "{}",
-        pathcast::output::uncertainty::render(
-            loaded,
-            &finished.analysis,
-            &finished.report,
-            finished.used
-        )
-    );
+    if let Some((analysis, report)) = &finished.analysis {
+        print!(
+            "{}",
+            pathcast::output::uncertainty::render(loaded, analysis, report, finished.used)
+        );
+    }
+    if let Some(shard) = &settings.shard {
+        println!("{}", shard_line(shard));
+    }
     println!(
         "\n{} samples ({} evaluations) in {:.2} s on {} threads; {}",
-        plan.samples,
+        samples,
         evaluations,
         started.elapsed().as_secs_f64(),
         finished.threads,
         wrote(&finished.written)
     );
     Ok(())
+}
+
+/// What a shard of units holds, for its summary.
+fn shard_line(shard: &ShardOfRun) -> String {
+    format!(
+        "Shard {} of {}: {} [{}, {}) of {}, for pathcast merge.",
+        shard.index,
+        shard.count,
+        shard.unit.name(),
+        shard.first,
+        shard.end,
+        shard.total
+    )
 }
 
 /// Where the results went, and whether they replaced an earlier run.
@@ -477,14 +520,11 @@ fn run_merge(args: MergeArgs) -> anyhow::Result<()> {
             of.display()
         );
     }
-    print!(
-        "{}",
-        summary::render(&merged.loaded, &merged.finished.report)
-    );
+    print!("{}", merged.summary);
     println!(
         "\nmerged {} shards; {}",
         merged.shards,
-        wrote(&merged.finished.written)
+        wrote(&merged.written)
     );
     Ok(())
 }
@@ -559,7 +599,7 @@ fn analyse<T>(
     analysis_name: &'static str,
     variants: u64,
     mode: progress_bar::Mode,
-    work: impl FnOnce(&Evaluator<'_>, Option<pathcast::report::Report>) -> anyhow::Result<T>,
+    work: impl FnOnce(&Evaluator<'_>, Option<analysis::Evaluated>) -> anyhow::Result<T>,
 ) -> anyhow::Result<(T, job::AnalysisOutput<'static>)> {
     let model = &loaded.model;
     let monte_carlo = MonteCarlo {
@@ -594,12 +634,9 @@ fn analyse<T>(
     let used = evaluator.used();
     let output = job::AnalysisOutput {
         analysis: analysis_name,
-        engine: used.name(),
-        simulated: match used {
-            analysis::Used::MonteCarlo { paths, seed } => Some((seed, paths)),
-            analysis::Used::Exact => None,
-        },
+        used,
         threads: evaluator.threads(),
+        merged_shards: Vec::new(),
     };
     Ok((result?, output))
 }
@@ -633,6 +670,30 @@ fn run_sensitivity(args: SensitivityArgs, mode: progress_bar::Mode) -> anyhow::R
         None => model.outcomes()[0].id.clone(),
     };
     let started = Instant::now();
+    let settings = analysis_settings(&args.analysis.simulation);
+    if let Some(shard) = shard_of(&args.sharding, Unit::Parameters, plan.len() as u64)? {
+        let mine = &plan[shard.first as usize..shard.end as usize];
+        let ((base, swung), output) = analyse(
+            &loaded,
+            &args.analysis,
+            "sensitivity",
+            2 * mine.len() as u64 + 1,
+            mode,
+            |e, base| {
+                let base = analysis::sensitivity::base(model, e, base)?;
+                Ok((base, analysis::sensitivity::evaluate(model, mine, e)?))
+            },
+        )?;
+        let units = mine
+            .iter()
+            .zip(&swung)
+            .map(|(varied, s)| units_file::write_swung(model, varied, s))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let definition = units_file::sensitivity_definition(model, &plan, args.events, &base);
+        let written =
+            job::write_analysis_shard(&loaded, &settings, &output, &shard, definition, &units)?;
+        return finish_shard(&shard, started, &written);
+    }
     let (result, output) = analyse(
         &loaded,
         &args.analysis,
@@ -644,15 +705,9 @@ fn run_sensitivity(args: SensitivityArgs, mode: progress_bar::Mode) -> anyhow::R
     print!("{}", pathcast::output::analysis::tornado(&result, &outcome));
     let written = job::write_analysis(
         &[("", &loaded)],
-        &analysis_settings(&args.analysis.simulation),
+        &settings,
         &output,
-        vec![
-            (
-                analysis_tables::SENSITIVITY,
-                analysis_tables::sensitivity(&result),
-            ),
-            (html::FILE, Ok(html::sensitivity(&loaded, &result))),
-        ],
+        analysis_tables::sensitivity_files(&loaded, &result),
     )?;
     println!(
         "\n{} parameters, each low and high, in {:.2} s; {}",
@@ -663,12 +718,52 @@ fn run_sensitivity(args: SensitivityArgs, mode: progress_bar::Mode) -> anyhow::R
     Ok(())
 }
 
+/// The last line of a shard of an analysis.
+fn finish_shard(
+    shard: &ShardOfRun,
+    started: Instant,
+    written: &job::Written,
+) -> anyhow::Result<()> {
+    println!(
+        "{}\n\nin {:.2} s; {}",
+        shard_line(shard),
+        started.elapsed().as_secs_f64(),
+        wrote(written)
+    );
+    Ok(())
+}
+
 fn run_sweep(args: SweepArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
     let loaded = load(&args.scenario)?;
     let model = &loaded.model;
     let axes = analysis::sweep::plan(model, &args.vary)?;
-    let points: usize = axes.iter().map(|a| a.values.len()).product();
+    let points = analysis::sweep::points(&axes);
     let started = Instant::now();
+    let settings = analysis_settings(&args.analysis.simulation);
+    if let Some(shard) = shard_of(&args.sharding, Unit::Points, points as u64)? {
+        let range = shard.first as usize..shard.end as usize;
+        let (evaluated, output) = analyse(
+            &loaded,
+            &args.analysis,
+            "sweep",
+            range.len() as u64,
+            mode,
+            |e, _| analysis::sweep::evaluate(model, &axes, range.clone(), e),
+        )?;
+        let units = range
+            .zip(&evaluated)
+            .map(|(i, e)| {
+                let point = analysis::sweep::point_model(model, &axes, i)?;
+                let mut lines = String::new();
+                units_file::write_evaluated(&mut lines, &point, e);
+                Ok(lines)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let definition = units_file::sweep_definition(&axes);
+        let written =
+            job::write_analysis_shard(&loaded, &settings, &output, &shard, definition, &units)?;
+        return finish_shard(&shard, started, &written);
+    }
     let (result, output) = analyse(
         &loaded,
         &args.analysis,
@@ -680,19 +775,9 @@ fn run_sweep(args: SweepArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
     print!("{}", pathcast::output::analysis::sweep(&result, model));
     let written = job::write_analysis(
         &[("", &loaded)],
-        &analysis_settings(&args.analysis.simulation),
+        &settings,
         &output,
-        vec![
-            (
-                analysis_tables::SWEEP,
-                analysis_tables::sweep_outcomes(&result),
-            ),
-            (
-                analysis_tables::SWEEP_EVENTS,
-                analysis_tables::sweep_events(&result),
-            ),
-            (html::FILE, Ok(html::sweep(&loaded, &result))),
-        ],
+        analysis_tables::sweep_files(&loaded, &result),
     )?;
     println!(
         "\n{points} points in {:.2} s; {}",
@@ -703,6 +788,17 @@ fn run_sweep(args: SweepArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
 }
 
 fn run_compare(args: CompareArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
+    if args.shard.is_some() {
+        return Err(SettingError(
+            "--shard: compare is not sharded. Its shards would have to carry the pairs of \
+             paths of every scenario against the first and every scenario's file, which the \
+             shard files do not hold; shard a `pathcast run` of each scenario with the same \
+             --paths and --seed instead (each merges to its exact tables), or compare with \
+             fewer --paths: pairing narrows the intervals (docs/sharding.md)"
+                .into(),
+        )
+        .into());
+    }
     let mut scenarios: Vec<scenario::Loaded> = Vec::new();
     for spec in &args.scenarios {
         scenarios.push(load(&ScenarioArgs {
@@ -759,9 +855,9 @@ fn run_compare(args: CompareArgs, mode: progress_bar::Mode) -> anyhow::Result<()
     print!("{}", pathcast::output::analysis::compare(&result));
     let output = job::AnalysisOutput {
         analysis: "compare",
-        engine: "monte-carlo",
-        simulated: Some((seed, paths)),
+        used: analysis::Used::MonteCarlo { paths, seed },
         threads: pool.current_num_threads(),
+        merged_shards: Vec::new(),
     };
     let named: Vec<(&str, &scenario::Loaded)> = names
         .iter()

@@ -144,6 +144,20 @@ pub struct Report {
     pub conditional: Vec<Conditional>,
 }
 
+/// The tables of [`ExactMasses`] by name, borrowed with `&` or `&mut`: written once for both.
+macro_rules! mass_tables {
+    ($masses:ident, $($borrow:tt)+) => {
+        [
+            ("outcome_steps", $($borrow)+ $masses.outcome_steps),
+            ("event_steps", $($borrow)+ $masses.event_steps),
+            ("joint", $($borrow)+ $masses.joint),
+            ("joint_not", $($borrow)+ $masses.joint_not),
+            ("starts", $($borrow)+ $masses.starts),
+            ("ends", $($borrow)+ $masses.ends),
+        ]
+    };
+}
+
 /// Probability masses of an exact solution, in the layout of a [`Tally`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExactMasses {
@@ -188,26 +202,22 @@ impl ExactMasses {
         self.ending.binary_search(&e).ok()
     }
 
-    /// Every table of masses, row by row: what a sum or a scaling of masses goes over, so
-    /// that none is forgotten.
+    /// Every table of masses, by name, row by row: the one list that a sum, a scaling and the
+    /// units file of a shard (`export::units_file`) go over, so that none is forgotten.
+    pub fn tables(&self) -> Vec<(&'static str, &Vec<Vec<f64>>)> {
+        mass_tables!(self, &).into()
+    }
+
+    pub fn tables_mut(&mut self) -> Vec<(&'static str, &mut Vec<Vec<f64>>)> {
+        mass_tables!(self, &mut).into()
+    }
+
     fn rows_mut(&mut self) -> impl Iterator<Item = &mut Vec<f64>> {
-        self.outcome_steps
-            .iter_mut()
-            .chain(self.event_steps.iter_mut())
-            .chain(self.joint.iter_mut())
-            .chain(self.joint_not.iter_mut())
-            .chain(self.starts.iter_mut())
-            .chain(self.ends.iter_mut())
+        self.tables_mut().into_iter().flat_map(|(_, rows)| rows)
     }
 
     fn rows(&self) -> impl Iterator<Item = &Vec<f64>> {
-        self.outcome_steps
-            .iter()
-            .chain(&self.event_steps)
-            .chain(&self.joint)
-            .chain(&self.joint_not)
-            .chain(&self.starts)
-            .chain(&self.ends)
+        self.tables().into_iter().flat_map(|(_, rows)| rows)
     }
 
     /// Adds the masses of `other` (a solution of a model of the same shape).

@@ -139,16 +139,98 @@ fn index_of(name: &str, index: u64, count: u64) -> Result<Shard, SettingError> {
     Ok(Shard { index, count })
 }
 
-/// What a shard folder's manifest records about its shard (its `[shard]` table).
+/// What the shards of a job divide among themselves: the paths of a run, the samples of a
+/// run with uncertain inputs, the grid points of a sweep, the parameters of a sensitivity
+/// analysis. Unit i is a pure function of the job and i, so any range of units can run
+/// anywhere and the merge derives the whole job's tables from the units in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    Paths,
+    Samples,
+    Points,
+    Parameters,
+}
+
+impl Unit {
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::Paths => "paths",
+            Unit::Samples => "samples",
+            Unit::Points => "points",
+            Unit::Parameters => "parameters",
+        }
+    }
+
+    /// What sets the number of units, for messages.
+    fn set_by(self) -> &'static str {
+        match self {
+            Unit::Paths => "--paths",
+            Unit::Samples => "--samples",
+            Unit::Points => "the grid of --vary",
+            Unit::Parameters => "the parameters varied",
+        }
+    }
+}
+
+/// What a shard folder's manifest records about its shard (its `[shard]` table): shard
+/// `index` of `count` of a job of `total` units, holding the units [first, end).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardOfRun {
+    pub unit: Unit,
     pub index: u64,
     pub count: u64,
-    /// N: the paths of the whole run.
-    pub total_paths: u64,
-    /// The shard's paths are [first_path, end_path).
-    pub first_path: u64,
-    pub end_path: u64,
+    pub total: u64,
+    pub first: u64,
+    pub end: u64,
+}
+
+impl ShardOfRun {
+    /// Shard `shard` of a job of `total` units, refused when some shards would be empty.
+    pub fn new(shard: Shard, unit: Unit, total: u64) -> Result<ShardOfRun, SettingError> {
+        if shard.count > total {
+            return Err(SettingError(format!(
+                "--shard {}/{}: {} shards of {total} {} ({}) would leave some shards empty; \
+                 use at most {total} shards",
+                shard.index,
+                shard.count,
+                shard.count,
+                unit.name(),
+                unit.set_by()
+            )));
+        }
+        let range = shard.range(total);
+        Ok(ShardOfRun {
+            unit,
+            index: shard.index,
+            count: shard.count,
+            total,
+            first: range.start,
+            end: range.end,
+        })
+    }
+
+    pub fn range(&self) -> Range<u64> {
+        self.first..self.end
+    }
+
+    /// Whether the range is that of shard I of K of the total: a manifest that says otherwise
+    /// was edited.
+    pub fn consistent(&self) -> bool {
+        let shard = Shard {
+            index: self.index,
+            count: self.count,
+        };
+        self.index < self.count
+            && self.count <= self.total
+            && shard.range(self.total) == self.range()
+    }
+
+    /// What the default folder of a shard adds to the job's: `-shard-<I>-of-<K>`, so that the
+    /// shards of a job never share a folder.
+    pub fn folder_suffix(&self) -> String {
+        format!("-shard-{}-of-{}", self.index, self.count)
+    }
 }
 
 /// One shard of a merged folder, as its manifest lists it (`[[merged_shards]]`).
@@ -157,8 +239,22 @@ pub struct MergedShard {
     pub folder: String,
     pub index: u64,
     pub count: u64,
-    pub first_path: u64,
-    pub end_path: u64,
+    pub first: u64,
+    pub end: u64,
+}
+
+/// The shard `--shard` (and `--shards`) name: given, or read from the batch system.
+pub fn resolve(spec: ShardSpec, shards: Option<u64>) -> Result<Shard, SettingError> {
+    match spec {
+        ShardSpec::Given(_) if shards.is_some() => Err(SettingError(
+            "--shards K goes with --shard auto; --shard I/K names K already".to_string(),
+        )),
+        ShardSpec::Given(shard) => Ok(shard),
+        ShardSpec::Auto => from_environment(
+            |name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()),
+            shards,
+        ),
+    }
 }
 
 /// Turns `settings` (with `--paths N` as the whole run) into the run of one shard: its path
@@ -169,43 +265,15 @@ pub fn plan(
     shards: Option<u64>,
     loaded: &Loaded,
     settings: &mut RunSettings,
-) -> Result<Shard, SettingError> {
-    let shard = match spec {
-        ShardSpec::Given(_) if shards.is_some() => {
-            return Err(SettingError(
-                "--shards K goes with --shard auto; --shard I/K names K already".to_string(),
-            ))
-        }
-        ShardSpec::Given(shard) => shard,
-        ShardSpec::Auto => from_environment(
-            |name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()),
-            shards,
-        )?,
-    };
+) -> Result<ShardOfRun, SettingError> {
     let total = settings.paths.unwrap_or(loaded.model.paths());
-    if shard.count > total {
-        return Err(SettingError(format!(
-            "--shard {}/{}: {} shards of {total} paths (--paths) would leave some shards \
-             empty; use at most {total} shards",
-            shard.index, shard.count, shard.count
-        )));
-    }
-    let range = shard.range(total);
-    settings.first_path = range.start;
-    settings.paths = Some(range.end - range.start);
-    settings.out.get_or_insert_with(|| {
-        job::default_out(
-            loaded,
-            &format!("-shard-{}-of-{}", shard.index, shard.count),
-        )
-    });
-    settings.shard = Some(ShardOfRun {
-        index: shard.index,
-        count: shard.count,
-        total_paths: total,
-        first_path: range.start,
-        end_path: range.end,
-    });
+    let shard = ShardOfRun::new(resolve(spec, shards)?, Unit::Paths, total)?;
+    settings.first_path = shard.first;
+    settings.paths = Some(shard.end - shard.first);
+    settings
+        .out
+        .get_or_insert_with(|| job::default_out(loaded, &shard.folder_suffix()));
+    settings.shard = Some(shard.clone());
     Ok(shard)
 }
 
@@ -221,8 +289,8 @@ pub fn write_tally(
     let of = tally_file::TallyOf {
         scenario_sha256: manifest.scenario_sha256.clone(),
         seed: manifest.seed.unwrap_or(model.seed()),
-        first_path: shard.first_path,
-        paths: shard.end_path - shard.first_path,
+        first_path: shard.first,
+        paths: shard.end - shard.first,
     };
     set.write(
         tally_file::FILE_NAME,

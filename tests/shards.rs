@@ -400,8 +400,8 @@ fn shard_auto_reads_slurm_arrays_and_indexed_jobs() {
         .success();
     let manifest = fs::read_to_string(d.join("output/small-shard-2-of-4/manifest.toml")).unwrap();
     let table = concat!(
-        "[shard]\nindex = 2\ncount = 4\ntotal_paths = 1000\n",
-        "first_path = 500\nend_path = 750\n"
+        "[shard]\nunit = \"paths\"\nindex = 2\ncount = 4\ntotal = 1000\n",
+        "first = 500\nend = 750\n"
     );
     assert!(manifest.contains(table), "{manifest}");
     // A Kubernetes Indexed Job.
@@ -444,6 +444,14 @@ fn shard_auto_reads_slurm_arrays_and_indexed_jobs() {
         &["--shard", "0/4", "--shards", "4"],
         "--shard I/K names K",
     );
+}
+
+/// `text` with the first number of its first line that starts with `prefix` changed.
+fn other_first_number(text: &str, prefix: &str) -> String {
+    let line = text.lines().find(|l| l.starts_with(prefix)).unwrap();
+    let mut words: Vec<&str> = line.split(' ').collect();
+    words[1] = if words[1] == "1e-1" { "2e-1" } else { "1e-1" };
+    text.replacen(line, &words.join(" "), 1)
 }
 
 fn copy_folder(from: &Path, to: &Path) {
@@ -502,4 +510,418 @@ fn shards_of_events_that_end_merge_to_the_bytes_of_one_run() {
         .next()
         .unwrap()
         .ends_with(",talks.in_effect"));
+}
+
+// Shards of units: the samples of a run with uncertain inputs, the points of a sweep, the
+// parameters of a sensitivity analysis. Each unit's exact result is stored, and the merge folds
+// them in unit order as one run does, so every file but the manifest is one run's, byte for
+// byte: the percentiles (which need every sample) and the Sobol sums (whose floating-point
+// additions must come in the same order) included.
+
+/// The small scenario with two uncertain inputs and an event that ends, so that every table of
+/// the masses (starts and ends too) goes through the units file.
+fn uncertain_scenario() -> String {
+    common::SMALL_SCENARIO
+        .replace("p = 0.3", "p = { uniform = [0.1, 0.5] }")
+        .replace("p = 0.2\n", "p = { low = 0.1, high = 0.3 }\n")
+        .replace(
+            "[events.sanctions]",
+            "[events.talks.ends]\np = 0.3\n\n[events.sanctions]",
+        )
+}
+
+/// Every file of the folder `single` and the same file of `merged`, byte for byte, but the
+/// manifest (which lists the shards); both folders hold the same files.
+fn assert_same_files(dir: &Path, single: &str, merged: &str) {
+    let names = |folder: &str| {
+        let mut n: Vec<String> = fs::read_dir(dir.join(folder))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(single), names(merged), "{merged}");
+    for name in names(single) {
+        if name == "manifest.toml" {
+            continue;
+        }
+        let a = fs::read(dir.join(single).join(&name)).unwrap();
+        let b = fs::read(dir.join(merged).join(&name)).unwrap();
+        assert!(a == b, "{merged}/{name} differs from {single}/{name}");
+    }
+}
+
+/// Runs `args` with `--out single`, then as `count` shards given to the merge in a shuffled
+/// order, and checks that the merge writes the files of the single run.
+fn split_and_merge(dir: &Path, args: &[&str], count: u64, state: &mut u64, name: &str) {
+    let single = format!("{name}-single");
+    pathcast(dir)
+        .args(args)
+        .args(["--out", &single])
+        .assert()
+        .success();
+    let mut folders: Vec<String> = (0..count)
+        .map(|i| {
+            let out = format!("{name}/shard-{i}");
+            pathcast(dir)
+                .args(args)
+                .args(["--shard", &format!("{i}/{count}"), "--out", &out])
+                .assert()
+                .success();
+            out
+        })
+        .collect();
+    for i in (1..folders.len()).rev() {
+        folders.swap(i, (next(state) % (i as u64 + 1)) as usize);
+    }
+    let merged = format!("{name}-merged");
+    merge(dir, &folders, &merged);
+    assert_same_files(dir, &single, &merged);
+    let manifest = fs::read_to_string(dir.join(&merged).join("manifest.toml")).unwrap();
+    assert_eq!(manifest.matches("[[merged_shards]]").count() as u64, count);
+}
+
+fn uncertain_setup() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("doubt.toml"), uncertain_scenario()).unwrap();
+    dir
+}
+
+#[test]
+fn sample_shards_of_any_split_merge_to_the_bytes_of_one_run() {
+    let dir = uncertain_setup();
+    let d = dir.path();
+    let mut state = 777;
+    let exact = ["exact", "doubt.toml", "--samples", "37", "--seed", "5"];
+    for split in 0..3 {
+        let count = [1, 2 + next(&mut state) % 11, 37][split];
+        split_and_merge(d, &exact, count, &mut state, &format!("exact{split}"));
+    }
+    // `run`, each sample solved exactly or simulated (the same paths for every sample).
+    let run = ["run", "doubt.toml", "--samples", "9", "--seed", "5"];
+    split_and_merge(d, &run, 4, &mut state, "run");
+    let simulated = [&run[..], &["--per-sample", "monte-carlo", "--paths", "700"]].concat();
+    split_and_merge(d, &simulated, 3, &mut state, "simulated");
+    let samples = common::rows(&d.join("exact1-merged/samples.csv"));
+    assert_eq!(samples.len(), 37);
+    // A shard holds its samples' rows of samples.csv and the units file; no tables.
+    let mut names: Vec<String> = fs::read_dir(d.join("exact1/shard-0"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["manifest.toml", "samples.csv", "scenario.toml", "units.txt"]
+    );
+    let units = fs::read_to_string(d.join("exact1/shard-0/units.txt")).unwrap();
+    assert!(units.starts_with("pathcast-units 1\n"), "{units}");
+    assert!(units.contains("\nunits samples 37\nrange 0 "), "{units}");
+    assert!(
+        units.contains("\nstarts "),
+        "events that end are in the masses"
+    );
+
+    // Without --out: each shard has a folder of its own, and the merge goes where one run
+    // of `exact` would write.
+    for i in 0..2 {
+        pathcast(d)
+            .args(exact)
+            .args(["--shard", &format!("{i}/2")])
+            .assert()
+            .success();
+    }
+    pathcast(d)
+        .args(["merge", "output/small-exact-shard-0-of-2"])
+        .arg("output/small-exact-shard-1-of-2")
+        .assert()
+        .success();
+    assert_same_files(d, "exact0-single", "output/small-exact");
+}
+
+#[test]
+fn sweep_and_sensitivity_shards_merge_to_the_bytes_of_one_run() {
+    let dir = setup();
+    let d = dir.path();
+    let mut state = 4242;
+    let grid = [
+        "sweep",
+        "small.toml",
+        "--vary",
+        "events.talks.p=0.1..0.5:5",
+        "--vary",
+        "outcomes.deal.p=0.1,0.3",
+    ];
+    for split in 0..2 {
+        let count = 2 + next(&mut state) % 9;
+        split_and_merge(d, &grid, count, &mut state, &format!("grid{split}"));
+    }
+    let simulated = [&grid[..4], &["--method", "monte-carlo", "--paths", "1500"]].concat();
+    split_and_merge(d, &simulated, 3, &mut state, "sweep-mc");
+    let tornado = ["sensitivity", "small.toml", "--events"];
+    split_and_merge(d, &tornado, 3, &mut state, "tornado");
+    split_and_merge(d, &tornado, 4, &mut state, "tornado4");
+    let simulated = [
+        &tornado[..],
+        &["--method", "monte-carlo", "--paths", "2000"],
+    ]
+    .concat();
+    split_and_merge(d, &simulated, 2, &mut state, "tornado-mc");
+    let rows = common::rows(&d.join("tornado-mc-merged/sensitivity.csv"));
+    assert!(rows.iter().all(|r| !r["swing_ci_low"].is_empty()));
+
+    // Without --out, the shards and the merge use the analysis's folders.
+    for i in 0..2 {
+        pathcast(d)
+            .args(grid)
+            .args(["--shard", &format!("{i}/2")])
+            .assert()
+            .success();
+    }
+    pathcast(d)
+        .args(["merge", "output/small-sweep-shard-1-of-2"])
+        .arg("output/small-sweep-shard-0-of-2")
+        .assert()
+        .success();
+    assert_same_files(d, "grid0-single", "output/small-sweep");
+}
+
+/// Shard `index` of `count` of `args` into `out`.
+fn shard_of(dir: &Path, args: &[&str], index: u64, count: u64, out: &str) {
+    pathcast(dir)
+        .args(args)
+        .args(["--shard", &format!("{index}/{count}"), "--out", out])
+        .assert()
+        .success();
+}
+
+#[test]
+fn unit_shards_that_do_not_make_one_job_are_refused() {
+    let dir = uncertain_setup();
+    let d = dir.path();
+    fs::write(d.join("small.toml"), common::SMALL_SCENARIO).unwrap();
+    let exact = ["exact", "doubt.toml", "--samples", "12", "--seed", "5"];
+    for i in 0..3 {
+        shard_of(d, &exact, i, 3, &format!("e{i}"));
+    }
+    let other = |changed: &[&str], out: &str| {
+        let args = [&exact[..2], changed].concat();
+        shard_of(d, &args, 2, 3, out);
+    };
+    other(&["--samples", "12", "--seed", "6"], "seed");
+    other(&["--samples", "13", "--seed", "5"], "samples");
+    other(
+        &[
+            "--samples",
+            "12",
+            "--seed",
+            "5",
+            "--set",
+            "events.sanctions.p=0.2",
+        ],
+        "scenario",
+    );
+    shard_of(
+        d,
+        &["run", "doubt.toml", "--samples", "12", "--seed", "5"],
+        2,
+        3,
+        "run",
+    );
+    shard_of(
+        d,
+        &["run", "small.toml", "--paths", "12", "--seed", "5"],
+        2,
+        3,
+        "paths",
+    );
+    merge_refused(d, &["e0", "e1", "seed"], &["seed: its seed (6) differs"]);
+    merge_refused(
+        d,
+        &["e0", "e1", "samples"],
+        &["its number of samples of the whole run (13) differs"],
+    );
+    merge_refused(d, &["e0", "e1", "scenario"], &["its scenario"]);
+    merge_refused(d, &["e0", "e1", "run"], &["run: its command"]);
+    merge_refused(d, &["e0", "e1", "paths"], &["paths: its unit of sharding"]);
+    // Overlapping samples from another split; missing shards named for sbatch.
+    shard_of(d, &exact, 1, 2, "half1");
+    merge_refused(
+        d,
+        &["e0", "e1", "half1"],
+        &["half1: samples [6, 12) overlaps"],
+    );
+    merge_refused(
+        d,
+        &["e2", "e0"],
+        &[
+            "do not cover the samples [4, 8) of [0, 12)",
+            "Missing shards of 3: 1; run them (with the shards' flags), e.g. `pathcast exact \
+             ... --shard I/3`",
+        ],
+    );
+
+    // A retried task's copy counts once; a copy with other results is refused.
+    copy_folder(&d.join("e1"), &d.join("e1-retry"));
+    let stderr = merge(
+        d,
+        &["e0", "e1", "e1-retry", "e2"].map(String::from),
+        "merged",
+    );
+    assert!(stderr.contains("counted once"), "{stderr}");
+    copy_folder(&d.join("e1"), &d.join("e1-other"));
+    let units = d.join("e1-other/units.txt");
+    let text = fs::read_to_string(&units).unwrap();
+    // Another probability of the first outcome at B.
+    let changed = other_first_number(&text, "b ");
+    fs::write(&units, reseal(&changed)).unwrap();
+    merge_refused(
+        d,
+        &["e0", "e1", "e1-other", "e2"],
+        &["e1-other", "holds the same samples with different results"],
+    );
+
+    // Damaged units files, each refused with its file named.
+    let damaged = [
+        (text[..text.len() / 2].to_string(), "truncated"),
+        (changed, "checksum"),
+        (String::new(), "line 1"),
+        (
+            reseal(&text.replacen("pathcast-units 1", "pathcast-units 2", 1)),
+            "another version",
+        ),
+        (
+            reseal(&text.replacen("\nvalues ", "\nvalues 1e-1 ", 1)),
+            "expected 'values' and 2 numbers",
+        ),
+        (
+            reseal(&other_first_number(&text, "values ")),
+            "not those the seed draws",
+        ),
+        (
+            reseal(&text.replacen("\nrange 4 8", "\nrange 4 9", 1)),
+            "differs from manifest.toml",
+        ),
+        (
+            reseal(&text.replacen("\nengine exact", "\nengine monte-carlo\npaths 10", 1)),
+            "its command, engine or paths differs",
+        ),
+        (
+            reseal(&text.replacen("\nunit 5\n", "\nunit 6\n", 1)),
+            "expected 'unit 5'",
+        ),
+    ];
+    for (bad, needle) in damaged {
+        fs::write(&units, bad).unwrap();
+        merge_refused(
+            d,
+            &["e0", "e1-other", "e2"],
+            &["e1-other/units.txt", needle],
+        );
+    }
+    fs::remove_file(&units).unwrap();
+    merge_refused(
+        d,
+        &["e0", "e1-other", "e2"],
+        &["e1-other: cannot read units.txt"],
+    );
+
+    // Sweeps of other grids, sensitivities of other parameters.
+    let sweep = ["sweep", "small.toml", "--vary", "events.talks.p=0.1..0.5:4"];
+    shard_of(d, &sweep, 0, 2, "sweep0");
+    let other_grid = ["sweep", "small.toml", "--vary", "events.talks.p=0.1..0.6:4"];
+    shard_of(d, &other_grid, 1, 2, "grid1");
+    merge_refused(
+        d,
+        &["sweep0", "grid1"],
+        &["grid1/units.txt", "its 'axis' line differs"],
+    );
+    let tornado = ["sensitivity", "small.toml"];
+    shard_of(d, &tornado, 0, 2, "tornado0");
+    let ranged = [&tornado[..], &["--range", "events.talks.p=0.1..0.5"]].concat();
+    shard_of(d, &ranged, 1, 2, "ranged1");
+    merge_refused(d, &["tornado0", "ranged1"], &["its 'varied' line differs"]);
+    merge_refused(
+        d,
+        &["sweep0"],
+        &[
+            "Missing shards of 2: 1;",
+            "PATHCAST_COMMAND=sweep PATHCAST_SHARDS=2 ",
+        ],
+    );
+}
+
+#[test]
+fn shards_of_units_are_refused_where_they_do_not_apply() {
+    let dir = uncertain_setup();
+    let d = dir.path();
+    fs::write(d.join("small.toml"), common::SMALL_SCENARIO).unwrap();
+    let refused = |args: &[&str], needle: &str| {
+        let before = snapshot(d);
+        pathcast(d)
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(needle));
+        assert_eq!(snapshot(d), before, "{args:?} wrote something");
+    };
+    refused(
+        &["exact", "doubt.toml", "--samples", "3", "--shard", "0/4"],
+        "4 shards of 3 samples (--samples) would leave some shards empty",
+    );
+    refused(
+        &[
+            "sweep",
+            "small.toml",
+            "--vary",
+            "events.talks.p=0.1,0.2",
+            "--shard",
+            "2/3",
+        ],
+        "3 shards of 2 points",
+    );
+    refused(&["exact", "small.toml", "--shard", "0/2"], "is one solve");
+    refused(
+        &[
+            "compare",
+            "small.toml",
+            "--variant",
+            "events.talks.p=0.4",
+            "--shard",
+            "0/2",
+        ],
+        "compare is not sharded",
+    );
+    refused(
+        &[
+            "run",
+            "doubt.toml",
+            "--samples",
+            "4",
+            "--shard",
+            "0/2",
+            "--paths-csv",
+        ],
+        "--paths-csv does not apply",
+    );
+    // --shard auto reads the array for any of them.
+    let mut cmd = pathcast(d);
+    for var in BATCH_VARIABLES {
+        cmd.env_remove(var);
+    }
+    cmd.env("JOB_COMPLETION_INDEX", "1")
+        .args([
+            "sensitivity",
+            "small.toml",
+            "--shard",
+            "auto",
+            "--shards",
+            "2",
+        ])
+        .assert()
+        .success();
+    let manifest =
+        fs::read_to_string(d.join("output/small-sensitivity-shard-1-of-2/manifest.toml")).unwrap();
+    assert!(manifest.contains("[shard]\nunit = \"parameters\"\nindex = 1\ncount = 2\n"));
 }

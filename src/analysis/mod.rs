@@ -54,6 +54,40 @@ impl Used {
     }
 }
 
+/// What evaluating one model gives: its exact masses, or the counts of its Monte Carlo paths
+/// (paths [0, N) with the analysis's seed). Everything an analysis reports of the model is
+/// derived from it, which is why a shard stores it (`export::units_file`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Evaluated {
+    Exact(ExactMasses),
+    Simulated(Tally),
+}
+
+impl Evaluated {
+    /// The report of `model`, which this evaluated by `used`.
+    pub fn report(&self, model: &Model, used: Used) -> Report {
+        match self {
+            Evaluated::Exact(masses) => Report::from_exact(model, masses),
+            Evaluated::Simulated(tally) => {
+                // Results are simulated only when `used` is Monte Carlo, which names the seed.
+                let seed = match used {
+                    Used::MonteCarlo { seed, .. } => seed,
+                    Used::Exact => 0,
+                };
+                Report::from_tally(model, tally, seed, 0)
+            }
+        }
+    }
+
+    /// The probability masses: exact, or the fractions of the paths.
+    pub fn into_masses(self, model: &Model) -> ExactMasses {
+        match self {
+            Evaluated::Exact(masses) => masses,
+            Evaluated::Simulated(tally) => fractions(model, &tally),
+        }
+    }
+}
+
 /// Computes the reports of models of one scenario, exactly or by Monte Carlo with the same
 /// seed and paths for every model.
 pub struct Evaluator<'a> {
@@ -74,7 +108,7 @@ pub struct MonteCarlo {
 
 impl<'a> Evaluator<'a> {
     /// Decides the method on `base`: exact when asked, or when `choice` is automatic and the
-    /// base model solves within `limits` (its report is returned then, so it is not solved
+    /// base model solves within `limits` (its solution is returned then, so it is not solved
     /// twice). `progress` is told how many more paths were simulated.
     pub fn new(
         base: &Model,
@@ -84,7 +118,7 @@ impl<'a> Evaluator<'a> {
         pool: &'a rayon::ThreadPool,
         cancel: &'a AtomicBool,
         progress: &'a (dyn Fn(u64) + Sync),
-    ) -> anyhow::Result<(Evaluator<'a>, Option<Report>)> {
+    ) -> anyhow::Result<(Evaluator<'a>, Option<Evaluated>)> {
         let options = RunOptions {
             first_path: 0,
             paths: monte_carlo.paths,
@@ -110,7 +144,7 @@ impl<'a> Evaluator<'a> {
             }
             MethodChoice::Exact => Some(evaluator.solve(base)?),
             MethodChoice::Auto => match evaluator.solve(base) {
-                Ok(report) => Some(report),
+                Ok(solved) => Some(solved),
                 Err(e) if e.is::<ExactError>() => {
                     eprintln!("note: {e}; using Monte Carlo instead");
                     evaluator.used = monte_carlo;
@@ -130,9 +164,8 @@ impl<'a> Evaluator<'a> {
         self.pool.current_num_threads()
     }
 
-    fn solve(&self, model: &Model) -> anyhow::Result<Report> {
-        let masses = crate::job::solve(model, &self.limits, self.cancel)?;
-        Ok(Report::from_exact(model, &masses))
+    fn solve(&self, model: &Model) -> anyhow::Result<Evaluated> {
+        crate::job::solve(model, &self.limits, self.cancel).map(Evaluated::Exact)
     }
 
     fn tally(&self, model: &Model) -> anyhow::Result<Tally> {
@@ -145,37 +178,38 @@ impl<'a> Evaluator<'a> {
         .map_err(cancelled)
     }
 
-    fn simulate(&self, model: &Model) -> anyhow::Result<Report> {
-        let tally = self.tally(model)?;
-        Ok(Report::from_tally(model, &tally, self.options.seed, 0))
-    }
-
-    /// The probability masses of `models`, in order: solved in parallel, or, by Monte Carlo,
-    /// the fractions of paths (simulated one model after another, each on every thread).
-    pub fn masses(&self, models: &[Model]) -> anyhow::Result<Vec<ExactMasses>> {
-        match self.used {
-            Used::Exact => self.pool.install(|| {
-                models
-                    .par_iter()
-                    .map(|m| crate::job::solve(m, &self.limits, self.cancel))
-                    .collect()
-            }),
-            Used::MonteCarlo { .. } => models
-                .iter()
-                .map(|m| Ok(fractions(m, &self.tally(m)?)))
-                .collect(),
-        }
-    }
-
-    /// The reports of `models`, in order: solved in parallel, or simulated one after another
-    /// (each run uses every thread).
-    pub fn reports(&self, models: &[Model]) -> anyhow::Result<Vec<Report>> {
+    /// What each of `models` gives, in order: solved in parallel, or simulated one after
+    /// another (each run uses every thread).
+    pub fn evaluate(&self, models: &[Model]) -> anyhow::Result<Vec<Evaluated>> {
         match self.used {
             Used::Exact => self
                 .pool
                 .install(|| models.par_iter().map(|m| self.solve(m)).collect()),
-            Used::MonteCarlo { .. } => models.iter().map(|m| self.simulate(m)).collect(),
+            Used::MonteCarlo { .. } => models
+                .iter()
+                .map(|m| Ok(Evaluated::Simulated(self.tally(m)?)))
+                .collect(),
         }
+    }
+
+    /// The probability masses of `models`, in order: exact, or the fractions of paths.
+    pub fn masses(&self, models: &[Model]) -> anyhow::Result<Vec<ExactMasses>> {
+        let evaluated = self.evaluate(models)?;
+        Ok(models
+            .iter()
+            .zip(evaluated)
+            .map(|(m, e)| e.into_masses(m))
+            .collect())
+    }
+
+    /// The reports of `models`, in order.
+    pub fn reports(&self, models: &[Model]) -> anyhow::Result<Vec<Report>> {
+        let evaluated = self.evaluate(models)?;
+        Ok(models
+            .iter()
+            .zip(&evaluated)
+            .map(|(m, e)| e.report(m, self.used))
+            .collect())
     }
 
     /// Simulates `models` over the same paths, with the pairs of each against the first.

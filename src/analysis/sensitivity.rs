@@ -5,12 +5,13 @@
 //! (0, 1), and 0 and 1 stay fixed, as odds modifiers keep them); for a factor, the factor halved
 //! and doubled. `--range KEY=LOW..HIGH` sets one parameter's range.
 
-use super::{check_variant_count, Evaluator, Used};
+use super::{check_variant_count, Evaluated, Evaluator, Used};
 use crate::error::SettingError;
 use crate::model::{adjust_odds, Model};
 use crate::parameters::{self, Kind, Parameter};
 use crate::report::{Estimate, Line, Report};
-use crate::simulate::paired::ItemKind;
+use crate::simulate::paired::{ItemKind, PairCounts};
+use crate::simulate::Tally;
 use crate::stats::PairedCounts;
 
 /// What to vary.
@@ -148,42 +149,104 @@ fn lines(report: &Report, kind: ItemKind) -> &[Line] {
     }
 }
 
+/// One parameter at its low and its high value: one unit of a sharded sensitivity analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Swung {
+    pub low: Evaluated,
+    pub high: Evaluated,
+    /// Monte Carlo: the pairs of paths of high against low, for the swing's interval.
+    pub pairs: Option<PairCounts>,
+}
+
+/// The models of `varied` at its low and its high value.
+pub fn variants(model: &Model, varied: &Varied) -> anyhow::Result<[Model; 2]> {
+    Ok([
+        model.with_parameters(&[(&varied.parameter, varied.low)])?,
+        model.with_parameters(&[(&varied.parameter, varied.high)])?,
+    ])
+}
+
+/// Evaluates the model with each parameter of `plan` at its low and its high value, one
+/// parameter after another (each one unit of a sharded analysis).
+pub fn evaluate(
+    model: &Model,
+    plan: &[Varied],
+    evaluator: &Evaluator<'_>,
+) -> anyhow::Result<Vec<Swung>> {
+    let mut models = Vec::with_capacity(2 * plan.len());
+    for varied in plan {
+        models.extend(variants(model, varied)?);
+    }
+    let mut swung = Vec::with_capacity(plan.len());
+    match evaluator.used() {
+        Used::Exact => {
+            let mut evaluated = evaluator.evaluate(&models)?.into_iter();
+            while let (Some(low), Some(high)) = (evaluated.next(), evaluated.next()) {
+                swung.push(Swung {
+                    low,
+                    high,
+                    pairs: None,
+                });
+            }
+        }
+        Used::MonteCarlo { .. } => {
+            for pair in models.chunks(2) {
+                let mut paired = evaluator.paired(&[&pair[0], &pair[1]])?;
+                let pairs = paired.pairs.pop();
+                let [low, high] = <[Tally; 2]>::try_from(paired.tallies)
+                    .map_err(|_| anyhow::anyhow!("two models run together give two tallies"))?
+                    .map(Evaluated::Simulated);
+                swung.push(Swung { low, high, pairs });
+            }
+        }
+    }
+    Ok(swung)
+}
+
+/// The base model's result: `known` when the evaluator already has it, else evaluated.
+pub fn base(
+    model: &Model,
+    evaluator: &Evaluator<'_>,
+    known: Option<Evaluated>,
+) -> anyhow::Result<Evaluated> {
+    match known {
+        Some(base) => Ok(base),
+        None => Ok(evaluator.evaluate(std::slice::from_ref(model))?.remove(0)),
+    }
+}
+
 /// Sets each parameter of `plan` to its low and high value and evaluates the model.
-/// `base_report` is the base model's report when the evaluator already has it.
+/// `base` is the base model's solution when the evaluator already has it.
 pub fn run(
     model: &Model,
     plan: &[Varied],
     events: bool,
     evaluator: &Evaluator<'_>,
-    base_report: Option<Report>,
+    base: Option<Evaluated>,
 ) -> anyhow::Result<Sensitivity> {
-    let base = match base_report {
-        Some(report) => report,
-        None => evaluator.reports(std::slice::from_ref(model))?.remove(0),
-    };
-    let mut variants = Vec::with_capacity(2 * plan.len());
-    for varied in plan {
-        for value in [varied.low, varied.high] {
-            variants.push(model.with_parameters(&[(&varied.parameter, value)])?);
-        }
-    }
-    // Each pair (low, high) with the pairs of high against low, for the swing's interval.
-    let mut results: Vec<(Report, Report, Option<crate::simulate::PairCounts>)> = Vec::new();
-    match evaluator.used() {
-        Used::Exact => {
-            let mut reports = evaluator.reports(&variants)?.into_iter();
-            while let (Some(low), Some(high)) = (reports.next(), reports.next()) {
-                results.push((low, high, None));
-            }
-        }
-        Used::MonteCarlo { seed, .. } => {
-            for pair in variants.chunks(2) {
-                let mut paired = evaluator.paired(&[&pair[0], &pair[1]])?;
-                let report = |i: usize| Report::from_tally(&pair[i], &paired.tallies[i], seed, 0);
-                let (low, high) = (report(0), report(1));
-                results.push((low, high, paired.pairs.pop()));
-            }
-        }
+    let base = self::base(model, evaluator, base)?;
+    let swung = evaluate(model, plan, evaluator)?;
+    assemble(model, plan, events, &base, &swung, evaluator.used())
+}
+
+/// The analysis from the base model's result and every parameter's, in plan order.
+pub fn assemble(
+    model: &Model,
+    plan: &[Varied],
+    events: bool,
+    base: &Evaluated,
+    swung: &[Swung],
+    used: Used,
+) -> anyhow::Result<Sensitivity> {
+    let base = base.report(model, used);
+    let mut results: Vec<(Report, Report, Option<&PairCounts>)> = Vec::new();
+    for (varied, unit) in plan.iter().zip(swung) {
+        let [low_model, high_model] = variants(model, varied)?;
+        results.push((
+            unit.low.report(&low_model, used),
+            unit.high.report(&high_model, used),
+            unit.pairs.as_ref(),
+        ));
     }
     let kinds: &[ItemKind] = if events {
         &[ItemKind::Outcome, ItemKind::Event]
@@ -235,7 +298,7 @@ pub fn run(
     }
     Ok(Sensitivity {
         rows,
-        used: evaluator.used(),
+        used,
         parameters: plan.len(),
     })
 }

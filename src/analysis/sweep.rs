@@ -1,11 +1,12 @@
 //! Sweeps: the scenario evaluated over a list or range of values of one parameter, or over the
 //! grid of two.
 
-use super::{check_variant_count, Evaluator, Used};
+use super::{check_variant_count, Evaluated, Evaluator, Used};
 use crate::error::SettingError;
 use crate::model::Model;
 use crate::parameters::{self, Parameter};
 use crate::report::Report;
+use std::ops::Range;
 
 /// The most parameters one sweep varies (a grid of two).
 pub const MAX_AXES: usize = 2;
@@ -125,24 +126,40 @@ pub struct Sweep {
     pub used: Used,
 }
 
-/// Every combination of the axes' values, the last axis fastest.
-fn grid(axes: &[Axis]) -> Vec<Vec<f64>> {
-    axes.iter().fold(vec![Vec::new()], |points, axis| {
-        points
-            .iter()
-            .flat_map(|point| {
-                axis.values.iter().map(move |&v| {
-                    let mut next = point.clone();
-                    next.push(v);
-                    next
-                })
-            })
-            .collect()
-    })
+/// The number of points of the grid of `axes`.
+pub fn points(axes: &[Axis]) -> usize {
+    axes.iter().map(|a| a.values.len()).product()
 }
 
-pub fn run(model: &Model, axes: Vec<Axis>, evaluator: &Evaluator<'_>) -> anyhow::Result<Sweep> {
-    let points = grid(&axes);
+/// Point `index` of the grid: a value per axis, the last axis varying fastest.
+fn point(axes: &[Axis], index: usize) -> Vec<f64> {
+    let mut rest = index;
+    let mut values: Vec<f64> = axes
+        .iter()
+        .rev()
+        .map(|axis| {
+            let value = axis.values[rest % axis.values.len()];
+            rest /= axis.values.len();
+            value
+        })
+        .collect();
+    values.reverse();
+    values
+}
+
+/// Every combination of the axes' values, the last axis fastest: the grid's points in order,
+/// each one unit of a sharded sweep.
+pub fn grid(axes: &[Axis]) -> Vec<Vec<f64>> {
+    (0..points(axes)).map(|i| point(axes, i)).collect()
+}
+
+/// The model at point `index` of the grid.
+pub fn point_model(model: &Model, axes: &[Axis], index: usize) -> anyhow::Result<Model> {
+    Ok(models(model, axes, &[point(axes, index)])?.remove(0))
+}
+
+/// The model at each of `points`.
+fn models(model: &Model, axes: &[Axis], points: &[Vec<f64>]) -> anyhow::Result<Vec<Model>> {
     let models = points
         .iter()
         .map(|values| {
@@ -154,16 +171,46 @@ pub fn run(model: &Model, axes: Vec<Axis>, evaluator: &Evaluator<'_>) -> anyhow:
             model.with_parameters(&set)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let reports = evaluator.reports(&models)?;
+    Ok(models)
+}
+
+/// Evaluates the grid points `range` (indices in grid order).
+pub fn evaluate(
+    model: &Model,
+    axes: &[Axis],
+    range: Range<usize>,
+    evaluator: &Evaluator<'_>,
+) -> anyhow::Result<Vec<Evaluated>> {
+    let points: Vec<Vec<f64>> = range.map(|i| point(axes, i)).collect();
+    evaluator.evaluate(&models(model, axes, &points)?)
+}
+
+/// The sweep, from every grid point evaluated (in grid order) by `used`.
+pub fn assemble(
+    model: &Model,
+    axes: Vec<Axis>,
+    evaluated: &[Evaluated],
+    used: Used,
+) -> anyhow::Result<Sweep> {
+    let points = grid(&axes);
+    let models = models(model, &axes, &points)?;
     Ok(Sweep {
         points: points
             .into_iter()
-            .zip(reports)
-            .map(|(values, report)| Point { values, report })
+            .zip(models.iter().zip(evaluated))
+            .map(|(values, (m, e))| Point {
+                values,
+                report: e.report(m, used),
+            })
             .collect(),
         axes,
-        used: evaluator.used(),
+        used,
     })
+}
+
+pub fn run(model: &Model, axes: Vec<Axis>, evaluator: &Evaluator<'_>) -> anyhow::Result<Sweep> {
+    let evaluated = evaluate(model, &axes, 0..points(&axes), evaluator)?;
+    assemble(model, axes, &evaluated, evaluator.used())
 }
 
 #[cfg(test)]

@@ -6,11 +6,35 @@ use crate::analysis::compare::Comparison;
 use crate::analysis::sensitivity::Sensitivity;
 use crate::analysis::sweep::Sweep;
 use crate::report::Line;
+use crate::scenario::Loaded;
 
 pub const SENSITIVITY: &str = "sensitivity.csv";
 pub const SWEEP: &str = "sweep.csv";
 pub const SWEEP_EVENTS: &str = "sweep_events.csv";
 pub const COMPARE: &str = "compare.csv";
+
+/// A file of an output folder: its name and its bytes (or why a table could not be written).
+pub type File = (&'static str, Result<Vec<u8>, csv::Error>);
+
+/// The files of a sensitivity analysis's output folder (beside the scenario and manifest).
+pub fn sensitivity_files(loaded: &Loaded, result: &Sensitivity) -> Vec<File> {
+    vec![
+        (SENSITIVITY, sensitivity(result)),
+        (
+            super::html::FILE,
+            Ok(super::html::sensitivity(loaded, result)),
+        ),
+    ]
+}
+
+/// The files of a sweep's output folder (beside the scenario and manifest).
+pub fn sweep_files(loaded: &Loaded, result: &Sweep) -> Vec<File> {
+    vec![
+        (SWEEP, sweep_outcomes(result)),
+        (SWEEP_EVENTS, sweep_events(result)),
+        (super::html::FILE, Ok(super::html::sweep(loaded, result))),
+    ]
+}
 
 pub(super) fn header(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()

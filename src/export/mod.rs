@@ -5,9 +5,11 @@ pub mod csv;
 pub mod html;
 pub mod manifest;
 pub mod prism;
+pub mod sealed;
 pub mod svg;
 pub mod tally_file;
 pub mod uncertainty;
+pub mod units_file;
 pub mod xlsx;
 
 use crate::error::OutputError;

@@ -19,7 +19,7 @@
 //! sha256 <SHA-256 of every byte before this line>
 //! ```
 
-use super::manifest::sha256_hex;
+use super::sealed::{self, counts_line, Lines};
 use crate::model::Model;
 use crate::simulate::Tally;
 use std::fmt::Write;
@@ -37,14 +37,6 @@ pub struct TallyOf {
     pub paths: u64,
 }
 
-fn counts_line(out: &mut String, kind: &str, id: &str, counts: &[u64]) {
-    let _ = write!(out, "{kind} {id}");
-    for c in counts {
-        let _ = write!(out, " {c}");
-    }
-    out.push('\n');
-}
-
 /// The tally file of `tally`, a run of `model` described by `of`.
 pub fn write(model: &Model, tally: &Tally, of: &TallyOf) -> String {
     let mut out = String::new();
@@ -55,110 +47,35 @@ pub fn write(model: &Model, tally: &Tally, of: &TallyOf) -> String {
     let _ = writeln!(out, "first_path {}", of.first_path);
     let _ = writeln!(out, "paths {}", of.paths);
     let _ = writeln!(out, "steps {}", model.horizon() as usize + 1);
+    write_counts(&mut out, model, tally);
+    sealed::seal(out)
+}
+
+/// The count lines of `tally` (from `outcome` to the last `starts_squared`): every count of a
+/// tally, also written per grid point or parameter in a units file (`units_file`).
+pub(crate) fn write_counts(out: &mut String, model: &Model, tally: &Tally) {
     for (o, outcome) in model.outcomes().iter().enumerate() {
-        counts_line(&mut out, "outcome", &outcome.id, tally.outcome_by_step(o));
+        counts_line(out, "outcome", &outcome.id, tally.outcome_by_step(o));
     }
     for (e, event) in model.events().iter().enumerate() {
-        counts_line(&mut out, "event", &event.id, tally.event_by_step(e));
+        counts_line(out, "event", &event.id, tally.event_by_step(e));
     }
     for (o, outcome) in model.outcomes().iter().enumerate() {
-        counts_line(&mut out, "joint", &outcome.id, tally.joint_row(o));
+        counts_line(out, "joint", &outcome.id, tally.joint_row(o));
     }
     for (j, &e) in tally.ending().iter().enumerate() {
         let id = &model.events()[e].id;
-        counts_line(&mut out, "starts", id, tally.starts_by_step(j));
-        counts_line(&mut out, "ends", id, tally.ends_by_step(j));
+        counts_line(out, "starts", id, tally.starts_by_step(j));
+        counts_line(out, "ends", id, tally.ends_by_step(j));
         let _ = writeln!(out, "starts_squared {id} {}", tally.starts_squared(j));
     }
-    let checksum = sha256_hex(&out);
-    let _ = writeln!(out, "sha256 {checksum}");
-    out
-}
-
-/// Reads lines of the body one at a time, with their line numbers for messages.
-struct Lines<'a> {
-    lines: std::iter::Peekable<std::iter::Enumerate<std::str::Lines<'a>>>,
-    /// The number of the last line taken.
-    at: usize,
-}
-
-impl<'a> Lines<'a> {
-    /// The next line that is not a comment, split into words; `expected` names it in the
-    /// message when there is none.
-    fn next(&mut self, expected: &str) -> Result<Vec<&'a str>, String> {
-        for (i, line) in self.lines.by_ref() {
-            self.at = i + 1;
-            if !line.starts_with('#') {
-                return Ok(line.split(' ').collect());
-            }
-        }
-        Err(format!("ends before the {expected} line (truncated?)"))
-    }
-
-    fn error(&self, message: impl std::fmt::Display) -> String {
-        format!("line {}: {message}", self.at)
-    }
-
-    /// The next line, which must be `<key> <value>`.
-    fn value(&mut self, key: &str) -> Result<&'a str, String> {
-        match self.next(key)?.as_slice() {
-            [k, v] if *k == key => Ok(v),
-            _ => Err(self.error(format!("expected '{key} <value>'"))),
-        }
-    }
-
-    fn number(&mut self, key: &str) -> Result<u64, String> {
-        let text = self.value(key)?;
-        number(text).ok_or_else(|| self.error(format!("{key} '{text}' is not a whole number")))
-    }
-
-    /// The next line, which must be `<kind> <id> <n counts>`.
-    fn counts(&mut self, kind: &str, id: &str, n: usize) -> Result<Vec<u64>, String> {
-        let words = self.next(kind)?;
-        if words.len() != n + 2 || words[0] != kind || words[1] != id {
-            return Err(self.error(format!(
-                "expected '{kind} {id}' and {n} counts (does the tally belong to this scenario?)"
-            )));
-        }
-        words[2..]
-            .iter()
-            .map(|w| number(w).ok_or_else(|| self.error(format!("count '{w}' is not a number"))))
-            .collect()
-    }
-}
-
-/// Plain decimal digits only: no sign, no spaces, no leading '+'.
-fn number(text: &str) -> Option<u64> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
 }
 
 /// Reads a tally file of a run of `model`. The message of an error says what is wrong and
 /// on which line; the caller names the file.
 pub fn read(model: &Model, text: &str) -> Result<(TallyOf, Tally), String> {
-    let body_end = text.trim_end_matches('\n').rfind('\n').map_or(0, |i| i + 1);
-    let (body, last) = text.split_at(body_end);
-    if !body.starts_with(&format!("{MAGIC}\n")) {
-        let first = text.lines().next().unwrap_or("");
-        return Err(format!(
-            "line 1: '{first}' is not '{MAGIC}' (not a tally file, or one of another version)"
-        ));
-    }
-    let checksum = sha256_hex(body);
-    if last != format!("sha256 {checksum}\n") {
-        return Err(
-            "the last line is not the file's 'sha256' checksum: the file is truncated or was \
-             changed after it was written"
-                .to_string(),
-        );
-    }
-    let mut lines = Lines {
-        lines: body.lines().enumerate().peekable(),
-        at: 0,
-    };
-    lines.next("first")?;
+    let (body, _) = sealed::open(text, MAGIC, "tally file")?;
+    let mut lines = Lines::new(body);
     let of = TallyOf {
         scenario_sha256: lines.value("scenario_sha256")?.to_string(),
         seed: lines.number("seed")?,
@@ -171,6 +88,19 @@ pub fn read(model: &Model, text: &str) -> Result<(TallyOf, Tally), String> {
             "steps differs from the scenario's horizon + 1 ({steps})"
         )));
     }
+    let tally = read_counts(&mut lines, model, of.paths)?;
+    lines.end()?;
+    Ok((of, tally))
+}
+
+/// Reads the count lines [`write_counts`] writes, of `paths` paths of `model`, and checks
+/// that a run could have produced them.
+pub(crate) fn read_counts(
+    lines: &mut Lines<'_>,
+    model: &Model,
+    paths: u64,
+) -> Result<Tally, String> {
+    let steps = model.horizon() as usize + 1;
     let mut rows = |kind: &str, ids: &[&str], n: usize| -> Result<Vec<Vec<u64>>, String> {
         ids.iter().map(|id| lines.counts(kind, id, n)).collect()
     };
@@ -194,23 +124,20 @@ pub fn read(model: &Model, text: &str) -> Result<(TallyOf, Tally), String> {
         };
         spells.push((starts, ends, squared));
     }
-    if let Some((i, line)) = lines.lines.find(|(_, l)| !l.starts_with('#')) {
-        return Err(format!("line {}: unexpected '{line}'", i + 1));
-    }
-    let tally = Tally::from_counts(
+    Tally::from_counts(
         model,
-        of.paths,
+        paths,
         &outcome_rows,
         &event_rows,
         &joint_rows,
         &spells,
-    )?;
-    Ok((of, tally))
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::export::manifest::sha256_hex;
     use crate::simulate::tally_serial;
 
     fn model() -> Model {

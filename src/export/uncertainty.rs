@@ -5,7 +5,7 @@
 use super::analysis::header;
 use super::csv::{number, to_bytes};
 use crate::model::Model;
-use crate::uncertainty::{Analysis, Sample};
+use crate::uncertainty::{Analysis, SampleResult};
 use std::io::Write;
 
 pub const UNCERTAINTY: &str = "uncertainty.csv";
@@ -71,13 +71,13 @@ impl<W: Write> SamplesWriter<W> {
         Ok(SamplesWriter { writer })
     }
 
-    pub fn write(&mut self, sample: &Sample<'_>) -> Result<(), csv::Error> {
+    pub fn write(&mut self, sample: &SampleResult) -> Result<(), csv::Error> {
         let mut row = vec![sample.index.to_string()];
         row.extend(
             sample
                 .values
                 .iter()
-                .chain(sample.outcomes)
+                .chain(&sample.outcomes())
                 .map(|&x| number(x)),
         );
         self.writer.write_record(row)

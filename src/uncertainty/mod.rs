@@ -140,13 +140,28 @@ fn bin(x: f64) -> usize {
     ((x.clamp(0.0, 1.0) * BINS as f64) as usize).min(BINS - 1)
 }
 
-/// One draw of the inputs, as `samples.csv` lists it.
-pub struct Sample<'a> {
+/// What sample `index` gives: its inputs at the point A, the model's masses there (what the
+/// averaged tables, the spread and `samples.csv` come from), and each outcome's probability at
+/// the point B and at A with each input j taken from B (what the Sobol indices also need).
+/// One unit of a sharded run: everything the samples add up to is folded from these, in
+/// sample order, so a merge of shards folds the same numbers in the same order as one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleResult {
     pub index: u64,
     /// One value per uncertain input, in the model's order.
-    pub values: &'a [f64],
-    /// Each outcome's probability at those values.
-    pub outcomes: &'a [f64],
+    pub values: Vec<f64>,
+    pub masses: ExactMasses,
+    /// Per outcome, its probability at B.
+    pub b: Vec<f64>,
+    /// Per input j, per outcome, its probability at A with input j from B.
+    pub ab: Vec<Vec<f64>>,
+}
+
+impl SampleResult {
+    /// Each outcome's probability at A.
+    pub fn outcomes(&self) -> Vec<f64> {
+        outcome_totals(&self.masses)
+    }
 }
 
 /// How an outcome's or event's probability spreads across the samples.
@@ -196,6 +211,12 @@ fn draw(inputs: &[Uncertain], seed: u64, index: u64) -> (Vec<f64>, Vec<f64>) {
     (a, b)
 }
 
+/// The inputs of sample `index` of `model` drawn from `seed`: the point A, as `samples.csv`
+/// lists it.
+pub fn point_a(model: &Model, seed: u64, index: u64) -> Vec<f64> {
+    draw(model.uncertain(), seed, index).0
+}
+
 fn outcome_totals(masses: &ExactMasses) -> Vec<f64> {
     masses
         .outcome_steps
@@ -208,16 +229,17 @@ fn event_totals(masses: &ExactMasses) -> Vec<f64> {
     masses.event_steps.iter().map(|s| s.iter().sum()).collect()
 }
 
-/// Runs `samples` draws of `model`'s uncertain inputs from `seed`, evaluating each with
-/// `evaluator`; `on_sample` is told each sample in order (to stream `samples.csv`).
-pub fn run(
+/// Evaluates the samples `range` of `model`'s uncertain inputs drawn from `seed`, with
+/// `evaluator`; `on_sample` is given each in index order. Sample i is the same whatever the
+/// range, the chunks or the threads: its draws come from its own stream.
+pub fn evaluate(
     model: &Model,
-    samples: u64,
+    range: std::ops::Range<u64>,
     seed: u64,
     evaluator: &Evaluator<'_>,
-    mut on_sample: impl FnMut(&Sample<'_>) -> anyhow::Result<()>,
-) -> anyhow::Result<Analysis> {
-    let inputs = model.uncertain().to_vec();
+    mut on_sample: impl FnMut(SampleResult) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let inputs = model.uncertain();
     let keyed: Vec<Parameter> = inputs
         .iter()
         .map(|input| parameters::find(model, &input.key))
@@ -226,20 +248,14 @@ pub fn run(
         let set: Vec<(&Parameter, f64)> = keyed.iter().zip(values.iter().copied()).collect();
         Ok(model.with_parameters(&set)?)
     };
-    let (d, outcomes) = (inputs.len(), model.outcomes().len());
-    let mut sobol = Sobol::new(d, outcomes, seed);
-    let mut sum: Option<ExactMasses> = None;
-    // One column per outcome, then per event: what the mean, sd and percentiles come from.
-    let mut columns: Vec<Column> = (0..outcomes + model.events().len())
-        .map(|_| Column::default())
-        .collect();
-    let mut first = 0;
-    while first < samples {
-        let end = (first + CHUNK).min(samples);
+    let d = inputs.len();
+    let mut first = range.start;
+    while first < range.end {
+        let end = (first + CHUNK).min(range.end);
         let mut points = Vec::new();
         let mut models = Vec::new();
         for index in first..end {
-            let (a, b) = draw(&inputs, seed, index);
+            let (a, b) = draw(inputs, seed, index);
             models.push(at(&a)?);
             models.push(at(&b)?);
             for j in 0..d {
@@ -250,75 +266,129 @@ pub fn run(
             points.push(a);
         }
         let masses = evaluator.masses(&models)?;
-        for (i, (a, group)) in points.iter().zip(masses.chunks(d + 2)).enumerate() {
-            let index = first + i as u64;
-            let f_a = outcome_totals(&group[0]);
-            let f_b = outcome_totals(&group[1]);
-            let f_ab: Vec<Vec<f64>> = group[2..].iter().map(outcome_totals).collect();
-            on_sample(&Sample {
-                index,
+        for (i, (a, group)) in points.into_iter().zip(masses.chunks(d + 2)).enumerate() {
+            on_sample(SampleResult {
+                index: first + i as u64,
                 values: a,
-                outcomes: &f_a,
+                b: outcome_totals(&group[1]),
+                ab: group[2..].iter().map(outcome_totals).collect(),
+                masses: group[0].clone(),
             })?;
-            sobol.add(index, &f_a, &f_b, &f_ab);
-            for (column, value) in columns
-                .iter_mut()
-                .zip(f_a.iter().chain(&event_totals(&group[0])))
-            {
-                column.add(*value);
-            }
-            match &mut sum {
-                Some(sum) => sum.add(&group[0]),
-                None => sum = Some(group[0].clone()),
-            }
         }
         first = end;
     }
-    let mut masses = sum.ok_or_else(|| anyhow::anyhow!("no samples"))?;
-    masses.scale(1.0 / samples as f64);
-    let items = model
-        .outcomes()
-        .iter()
-        .map(|o| (ItemKind::Outcome, &o.id, &o.label))
-        .chain(
-            model
-                .events()
-                .iter()
-                .map(|e| (ItemKind::Event, &e.id, &e.label)),
-        );
-    let spread = items
-        .zip(columns)
-        .map(|((kind, id, label), mut column)| {
-            column.finish();
-            Spread {
-                kind,
-                id: id.clone(),
-                label: label.clone(),
-                mean: column.mean,
-                sd: (column.squares / (column.count as f64 - 1.0)).sqrt(),
-                p5: column.quantile(0.05),
-                p50: column.quantile(0.5),
-                p95: column.quantile(0.95),
-            }
-        })
-        .collect();
-    let mut attributions = Vec::new();
-    for (j, input) in inputs.iter().enumerate() {
-        for (o, outcome) in model.outcomes().iter().enumerate() {
-            attributions.push(Attribution {
-                input: input.key.clone(),
-                outcome: outcome.id.clone(),
-                indices: sobol.indices(o, j),
-            });
+    Ok(())
+}
+
+/// What the samples add up to so far: the Sobol sums, the sum of the masses, and each
+/// outcome's and event's column of probabilities. Samples must be added in index order from
+/// sample 0, as one run computes them: floating-point sums depend on their order.
+pub struct Fold {
+    samples: u64,
+    sobol: Sobol,
+    sum: Option<ExactMasses>,
+    /// One column per outcome, then per event: what the mean, sd and percentiles come from.
+    columns: Vec<Column>,
+}
+
+impl Fold {
+    pub fn new(model: &Model, seed: u64) -> Fold {
+        let outcomes = model.outcomes().len();
+        Fold {
+            samples: 0,
+            sobol: Sobol::new(model.uncertain().len(), outcomes, seed),
+            sum: None,
+            columns: (0..outcomes + model.events().len())
+                .map(|_| Column::default())
+                .collect(),
         }
     }
-    Ok(Analysis {
-        samples,
-        inputs,
-        masses,
-        spread,
-        sobol: attributions,
-    })
+
+    pub fn add(&mut self, sample: &SampleResult) {
+        let f_a = sample.outcomes();
+        self.sobol.add(sample.index, &f_a, &sample.b, &sample.ab);
+        for (column, value) in self
+            .columns
+            .iter_mut()
+            .zip(f_a.iter().chain(&event_totals(&sample.masses)))
+        {
+            column.add(*value);
+        }
+        match &mut self.sum {
+            Some(sum) => sum.add(&sample.masses),
+            None => self.sum = Some(sample.masses.clone()),
+        }
+        self.samples += 1;
+    }
+
+    /// The analysis of the samples added.
+    pub fn finish(self, model: &Model) -> anyhow::Result<Analysis> {
+        let samples = self.samples;
+        let mut masses = self.sum.ok_or_else(|| anyhow::anyhow!("no samples"))?;
+        masses.scale(1.0 / samples as f64);
+        let items = model
+            .outcomes()
+            .iter()
+            .map(|o| (ItemKind::Outcome, &o.id, &o.label))
+            .chain(
+                model
+                    .events()
+                    .iter()
+                    .map(|e| (ItemKind::Event, &e.id, &e.label)),
+            );
+        let spread = items
+            .zip(self.columns)
+            .map(|((kind, id, label), mut column)| {
+                column.finish();
+                Spread {
+                    kind,
+                    id: id.clone(),
+                    label: label.clone(),
+                    mean: column.mean,
+                    sd: (column.squares / (column.count as f64 - 1.0)).sqrt(),
+                    p5: column.quantile(0.05),
+                    p50: column.quantile(0.5),
+                    p95: column.quantile(0.95),
+                }
+            })
+            .collect();
+        let inputs = model.uncertain().to_vec();
+        let mut attributions = Vec::new();
+        for (j, input) in inputs.iter().enumerate() {
+            for (o, outcome) in model.outcomes().iter().enumerate() {
+                attributions.push(Attribution {
+                    input: input.key.clone(),
+                    outcome: outcome.id.clone(),
+                    indices: self.sobol.indices(o, j),
+                });
+            }
+        }
+        Ok(Analysis {
+            samples,
+            inputs,
+            masses,
+            spread,
+            sobol: attributions,
+        })
+    }
+}
+
+/// Runs `samples` draws of `model`'s uncertain inputs from `seed`, evaluating each with
+/// `evaluator`; `on_sample` is told each sample in order (to stream `samples.csv`).
+pub fn run(
+    model: &Model,
+    samples: u64,
+    seed: u64,
+    evaluator: &Evaluator<'_>,
+    mut on_sample: impl FnMut(&SampleResult) -> anyhow::Result<()>,
+) -> anyhow::Result<Analysis> {
+    let mut fold = Fold::new(model, seed);
+    evaluate(model, 0..samples, seed, evaluator, |sample| {
+        on_sample(&sample)?;
+        fold.add(&sample);
+        Ok(())
+    })?;
+    fold.finish(model)
 }
 
 #[cfg(test)]
