@@ -8,7 +8,8 @@ pub const BASE_SIGMAS: f64 = 5.0;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
-    /// "outcome" or "event".
+    /// "outcome", "event", or for an event that can end "starts" (its expected number) or
+    /// "in effect" (at the horizon).
     pub kind: &'static str,
     pub id: String,
     pub estimate: f64,
@@ -104,6 +105,48 @@ fn compare_lines(kind: &'static str, mc: &[Line], exact: &[Line], paths: u64) ->
         .collect()
 }
 
+/// For each event that can end: its expected number of starts (standard error from the paths'
+/// own spread) and the probability that it is in effect at the horizon.
+fn compare_activity(mc: &[Line], exact: &[Line], paths: u64) -> Vec<Comparison> {
+    let mut comparisons = Vec::new();
+    for (m, x) in mc.iter().zip(exact) {
+        let (Some(ma), Some(xa)) = (&m.activity, &x.activity) else {
+            continue;
+        };
+        let standard_error = ma.starts_interval.map_or(0.0, |(low, high)| {
+            (high - low) / (2.0 * 1.959_963_984_540_054)
+        });
+        let difference = (ma.expected_starts - xa.expected_starts).abs();
+        comparisons.push(Comparison {
+            kind: "starts",
+            id: m.id.clone(),
+            estimate: ma.expected_starts,
+            exact: xa.expected_starts,
+            standard_error,
+            sigmas: if difference == 0.0 {
+                0.0
+            } else {
+                difference / standard_error
+            },
+            agrees: true,
+        });
+        let last = |v: &[f64]| v.last().copied().unwrap_or(0.0);
+        let (estimate, p) = (last(&ma.in_effect), last(&xa.in_effect));
+        // A proportion of the paths: a count, judged as the other counts are.
+        let k = (estimate * paths as f64).round() as u64;
+        comparisons.push(Comparison {
+            kind: "in effect",
+            id: m.id.clone(),
+            estimate,
+            exact: p,
+            standard_error: crate::stats::standard_error(p, paths),
+            sigmas: sigmas(k, paths, p),
+            agrees: true,
+        });
+    }
+    comparisons
+}
+
 /// Compares a Monte Carlo report of `paths` paths with the exact report of the same scenario.
 pub fn compare(monte_carlo: &Report, exact: &Report, paths: u64) -> (Vec<Comparison>, f64) {
     let mut comparisons = compare_lines("outcome", &monte_carlo.outcomes, &exact.outcomes, paths);
@@ -113,6 +156,7 @@ pub fn compare(monte_carlo: &Report, exact: &Report, paths: u64) -> (Vec<Compari
         &exact.events,
         paths,
     ));
+    comparisons.extend(compare_activity(&monte_carlo.events, &exact.events, paths));
     let limit = threshold(comparisons.len());
     for c in &mut comparisons {
         c.agrees = c.sigmas <= limit;

@@ -169,13 +169,19 @@ impl Entry {
 /// conditions read each other in a cycle, that is impossible, and the old value of a bit that
 /// a later event reads is carried beside the set (`carried`) until the step ends.
 fn application_order(model: &Model) -> (Vec<usize>, u64) {
-    let reads: Vec<u64> = model
-        .events()
-        .iter()
-        .enumerate()
-        .map(|(i, e)| e.hazard.reads() & !(1 << i))
+    let n = model.events().len();
+    // An ever bit changes with its event's start: reading it is reading the event.
+    let event_of_bit = |b: usize| {
+        (0..n)
+            .find(|&e| usize::from(model.ever_bit(e)) == b)
+            .unwrap_or(b)
+    };
+    let reads: Vec<u64> = (0..n)
+        .map(|i| {
+            let read = bits(model.event_reads(i)).fold(0u64, |acc, b| acc | 1 << event_of_bit(b));
+            read & !(1 << i)
+        })
         .collect();
-    let n = reads.len();
     let mut placed = 0u64;
     let mut order = Vec::with_capacity(n);
     while order.len() < n {
@@ -189,13 +195,20 @@ fn application_order(model: &Model) -> (Vec<usize>, u64) {
         placed |= 1 << i;
         order.push(i);
     }
+    // The state bits carried: an event's own bit and its ever bit.
     let mut carried = 0u64;
     for (at, &i) in order.iter().enumerate() {
         if order[at + 1..].iter().any(|&j| reads[j] >> i & 1 == 1) {
-            carried |= 1 << i;
+            carried |= 1 << i | 1 << model.ever_bit(i);
         }
     }
     (order, carried)
+}
+
+/// Whether `hazard` can happen at step `t`: inside its window, with p > 0.
+fn live(hazard: &crate::model::Hazard, t: u32) -> bool {
+    let (first, last) = hazard.window();
+    first <= t && t <= last && hazard.p() > 0.0
 }
 
 /// Checks before starting that the reachable sets fit: the events that can happen by step t
@@ -285,19 +298,14 @@ pub fn solve_cancellable(
 ) -> Result<ExactMasses, ExactError> {
     let width = model.horizon() as usize + 1;
     let horizon = model.horizon();
-    let (n_events, n_outcomes) = (model.events().len(), model.outcomes().len());
-    let mut masses = ExactMasses {
-        outcome_steps: vec![vec![0.0; width]; n_outcomes],
-        event_steps: vec![vec![0.0; width]; n_events],
-        joint: vec![vec![0.0; n_events]; n_outcomes],
-        joint_not: vec![vec![0.0; n_events]; n_outcomes],
-    };
-    // The events that may be applied at step t: inside their window, with p > 0.
+    let n_events = model.events().len();
+    let mut masses = ExactMasses::zero(model);
+    // The events that may be applied at step t: a start or an end inside its window, p > 0.
     let applied_at = |t: u32| {
-        model.events().iter().enumerate().filter(move |(_, e)| {
-            let (first, last) = e.hazard.window();
-            first <= t && t <= last && e.hazard.p() > 0.0
-        })
+        model
+            .events()
+            .iter()
+            .filter(move |e| live(&e.hazard, t) || e.ends.as_ref().is_some_and(|h| live(h, t)))
     };
     let active: Vec<usize> = (0..=horizon)
         .map(|t| if t == 0 { 0 } else { applied_at(t).count() })
@@ -332,12 +340,24 @@ pub fn solve_cancellable(
             model.step_hazards_into(state, t, &mut hazards);
             // New events and the outcome of a step are independent given the state, so what
             // ends here and what happens here are booked from the state's hazards directly.
-            for e in bits(state) {
+            let ever = model.ever(state);
+            for e in bits(ever) {
                 after[e] = 1.0;
             }
             for &(e, p) in &hazards.events {
-                masses.event_steps[e][t as usize] += mass * p;
-                after[e] = p;
+                let starts = state >> e & 1 == 0;
+                if starts && ever >> e & 1 == 0 {
+                    masses.event_steps[e][t as usize] += mass * p;
+                    after[e] = p;
+                }
+                if let Some(j) = masses.ending_row(e) {
+                    let row = if starts {
+                        &mut masses.starts
+                    } else {
+                        &mut masses.ends
+                    };
+                    row[j][t as usize] += mass * p;
+                }
             }
             let survive: f64 = hazards.outcomes.iter().map(|&(_, h)| 1.0 - h).product();
             let total_hazard: f64 = hazards.outcomes.iter().map(|&(_, h)| h).sum();
@@ -380,9 +400,10 @@ pub fn solve_cancellable(
         // sets an event leaves alone keep their order, and adding one bit to sets that lack it
         // keeps theirs, so one merge of the two sorted lists adds up the sets that meet.
         for &k in &order {
-            let hazard = &model.events()[k].hazard;
-            let (first, last) = hazard.window();
-            if t < first || t > last || hazard.p() <= 0.0 {
+            let event = &model.events()[k];
+            let start = live(&event.hazard, t).then_some(&event.hazard);
+            let end = event.ends.as_ref().filter(|h| live(h, t));
+            if start.is_none() && end.is_none() {
                 continue;
             }
             if cancel.load(Ordering::Relaxed) {
@@ -390,24 +411,30 @@ pub fn solve_cancellable(
             }
             work += entries.len() as u64;
             let bit = 1u64 << k;
-            let constant = hazard.is_unconditional().then(|| hazard.p());
             moved.clear();
             let mut certain = false;
             for entry in entries.iter_mut() {
-                if entry.cur & bit != 0 {
+                // Its own bit and ever bit are still the old ones: this event is applied now.
+                let in_effect = entry.cur & bit != 0;
+                let Some(hazard) = (if in_effect { end } else { start }) else {
+                    continue;
+                };
+                let ended = entry.cur >> model.ever_bit(k) & 1 == 1;
+                if !in_effect && ended && !event.recurs {
                     continue;
                 }
-                let p = match constant {
-                    Some(p) => p,
+                let p = if hazard.is_unconditional() {
+                    hazard.p()
+                } else {
                     // The old set, on every bit this event reads.
-                    None => hazard.probability_in_window((entry.cur & !carried) | entry.old),
+                    hazard.probability_in_window((entry.cur & !carried) | entry.old)
                 };
                 if p <= 0.0 {
                     continue;
                 }
                 certain |= p >= 1.0;
                 moved.push(Entry {
-                    cur: entry.cur | bit,
+                    cur: model.apply(entry.cur, bit),
                     mass: entry.mass * p,
                     ..*entry
                 });
@@ -416,6 +443,11 @@ pub fn solve_cancellable(
             if certain {
                 // Sets that moved whole leave an empty entry behind.
                 entries.retain(|e| e.mass != 0.0);
+            }
+            if event.ends.is_some() {
+                // Ends clear the bit and starts set an ever bit some entries already have: the
+                // moved sets may be out of order.
+                moved.sort_unstable_by_key(Entry::key);
             }
             merge(&entries, &moved, &mut merged);
             std::mem::swap(&mut entries, &mut merged);
@@ -442,10 +474,11 @@ pub fn solve_cancellable(
     for &(state, mass) in &running {
         let o = model.horizon_outcome(state);
         masses.outcome_steps[o][model.horizon() as usize] += mass;
-        for e in bits(state) {
+        let ever = model.ever(state);
+        for e in bits(ever) {
             masses.joint[o][e] += mass;
         }
-        for e in bits(all_events & !state) {
+        for e in bits(all_events & !ever) {
             masses.joint_not[o][e] += mass;
         }
     }

@@ -1,13 +1,16 @@
 //! The compiled model: a validated scenario in the form the simulator and the solver use.
 //!
-//! Events are numbered in file order; the set of events that happened is a `u64` bit set
-//! (bit i = event i). Outcomes are numbered in file order too.
+//! Events are numbered in file order; the state of a path is a `u64` bit set: bit i = event i
+//! is in effect. An event that can end also has an *ever* bit, numbered after the events in
+//! the order of such events, set from its first start on; for an event that never ends, its own
+//! bit says both. Outcomes are numbered in file order too.
 
 use crate::scenario::condition::{Condition, Test};
 use crate::uncertainty::Uncertain;
 use chrono::{Months, NaiveDate};
 use std::fmt;
 
+/// The most state bits: events, plus one for each event that can end.
 pub const MAX_EVENTS: usize = 64;
 
 /// The members of an event set, lowest first.
@@ -188,7 +191,12 @@ pub fn adjust_odds(p: f64, factor: f64) -> f64 {
 pub struct Event {
     pub id: String,
     pub label: String,
+    /// How it starts.
     pub hazard: Hazard,
+    /// How it ends while in effect; `None` for an event that stays once it happened.
+    pub ends: Option<Hazard>,
+    /// Whether it may start again after it ended.
+    pub recurs: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -245,24 +253,63 @@ pub struct Model {
     /// inclusive range of steps of segment g, and `segment_of[t]` the segment of step t.
     segments: Vec<(u32, u32)>,
     segment_of: Vec<u16>,
+    /// By event: the bit that says it has ever started (its own bit if it cannot end).
+    ever_bits: Vec<u8>,
+    /// By event: the state bits its probability of starting or ending reads.
+    reads: Vec<u64>,
+    /// The events that can end.
+    ends_mask: u64,
 }
 
 impl Model {
     pub(crate) fn new(def: Definition) -> Model {
+        let n = def.events.len();
+        let mut next = n as u8;
+        let ever_bits: Vec<u8> = (0..n as u8)
+            .map(|e| match def.events[e as usize].ends {
+                Some(_) => {
+                    next += 1;
+                    next - 1
+                }
+                None => e,
+            })
+            .collect();
+        let reads = def
+            .events
+            .iter()
+            .enumerate()
+            .map(|(e, event)| {
+                let ends = event.ends.as_ref().map_or(0, Hazard::reads);
+                let ever = if event.recurs { 0 } else { 1 << ever_bits[e] };
+                event.hazard.reads() | ends | ever
+            })
+            .collect();
+        let ends_mask = (0..n)
+            .filter(|&e| def.events[e].ends.is_some())
+            .fold(0, |acc, e| acc | 1 << e);
         let mut model = Model {
             def,
             segments: Vec::new(),
             segment_of: Vec::new(),
+            ever_bits,
+            reads,
+            ends_mask,
         };
         model.index_segments();
         model
     }
 
-    /// The same model with other values of its parameters (see [`crate::parameters`]).
-    pub(crate) fn rebuilt(&self, events: Vec<Hazard>, outcomes: Vec<Option<Hazard>>) -> Model {
+    /// The same model with other values of its parameters (see [`crate::parameters`]): for
+    /// each event its start and end hazards, and each outcome's hazard.
+    pub(crate) fn rebuilt(
+        &self,
+        events: Vec<(Hazard, Option<Hazard>)>,
+        outcomes: Vec<Option<Hazard>>,
+    ) -> Model {
         let mut def = self.def.clone();
-        for (event, hazard) in def.events.iter_mut().zip(events) {
+        for (event, (hazard, ends)) in def.events.iter_mut().zip(events) {
             event.hazard = hazard;
+            event.ends = ends;
         }
         for (outcome, hazard) in def.outcomes.iter_mut().zip(outcomes) {
             outcome.hazard = hazard;
@@ -349,7 +396,7 @@ impl Model {
             .def
             .events
             .iter()
-            .map(|e| &e.hazard)
+            .flat_map(|e| std::iter::once(&e.hazard).chain(&e.ends))
             .chain(self.def.outcomes.iter().filter_map(|o| o.hazard.as_ref()))
             .map(|h| h.window);
         for (first, last) in windows {
@@ -375,26 +422,108 @@ impl Model {
         hazards
     }
 
-    /// As [`Model::step_hazards`], into a buffer that is reused (the kernel's hot path).
-    pub fn step_hazards_into(&self, happened: u64, step: u32, hazards: &mut StepHazards) {
+    /// As [`Model::step_hazards`], into a buffer that is reused. Each event's probability is
+    /// that of changing: of starting when it is not in effect, of ending when it is.
+    pub fn step_hazards_into(&self, state: u64, step: u32, hazards: &mut StepHazards) {
         hazards.events.clear();
         hazards.outcomes.clear();
-        for (i, event) in self.def.events.iter().enumerate() {
-            if happened >> i & 1 == 0 {
-                let p = event.hazard.probability(happened, step);
-                if p > 0.0 {
-                    hazards.events.push((i, p));
-                }
+        for e in 0..self.def.events.len() {
+            let p = self.change_probability(e, state, step);
+            if p > 0.0 {
+                hazards.events.push((e, p));
             }
         }
         for (i, outcome) in self.def.outcomes.iter().enumerate() {
             if let Some(hazard) = &outcome.hazard {
-                let p = hazard.probability(happened, step);
+                let p = hazard.probability(state, step);
                 if p > 0.0 {
                     hazards.outcomes.push((i, p));
                 }
             }
         }
+    }
+
+    /// The probability that event `e` changes at `step` in `state`: that it starts if it is
+    /// not in effect (0 if it ended and may not recur), that it ends if it is (0 if it cannot
+    /// end).
+    pub fn change_probability(&self, e: usize, state: u64, step: u32) -> f64 {
+        let event = &self.def.events[e];
+        if state >> e & 1 == 1 {
+            event
+                .ends
+                .as_ref()
+                .map_or(0.0, |h| h.probability(state, step))
+        } else if !event.recurs && state >> self.ever_bits[e] & 1 == 1 {
+            0.0
+        } else {
+            event.hazard.probability(state, step)
+        }
+    }
+
+    /// The hazard that governs whether event `e` changes in `state`: its start or its end
+    /// (`None` when it cannot change there, whatever the step).
+    pub fn change_hazard(&self, e: usize, state: u64) -> Option<&Hazard> {
+        let event = &self.def.events[e];
+        if state >> e & 1 == 1 {
+            event.ends.as_ref()
+        } else if !event.recurs && state >> self.ever_bits[e] & 1 == 1 {
+            None
+        } else {
+            Some(&event.hazard)
+        }
+    }
+
+    /// The state after the events in `changed` changed in `state`: those in effect end, the
+    /// others start (and are marked as having ever started).
+    pub fn apply(&self, state: u64, changed: u64) -> u64 {
+        let started = changed & !state;
+        let mut ever = 0;
+        for e in bits(started & self.ends_mask) {
+            ever |= 1 << self.ever_bits[e];
+        }
+        (state ^ changed) | ever
+    }
+
+    /// The events that can end, as a bit set.
+    pub fn ends_mask(&self) -> u64 {
+        self.ends_mask
+    }
+
+    /// Whether some event can end (then "in effect" and "ever happened" differ).
+    pub fn has_ends(&self) -> bool {
+        self.ends_mask != 0
+    }
+
+    /// The bit of `state` that says event `e` has ever started.
+    pub fn ever_bit(&self, e: usize) -> u8 {
+        self.ever_bits[e]
+    }
+
+    /// The events that have ever started in `state`, as a bit set of events.
+    pub fn ever(&self, state: u64) -> u64 {
+        if self.ends_mask == 0 {
+            return state;
+        }
+        self.ever_bits
+            .iter()
+            .enumerate()
+            .filter(|&(_, &b)| state >> b & 1 == 1)
+            .fold(0, |acc, (e, _)| acc | 1 << e)
+    }
+
+    /// The number of state bits: one per event, plus one per event that can end.
+    pub fn state_bits(&self) -> usize {
+        self.ever_bits
+            .iter()
+            .map(|&b| usize::from(b) + 1)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The state bits whose value can change the probability that event `e` starts or ends
+    /// (besides its own bit, which says which of the two).
+    pub fn event_reads(&self, e: usize) -> u64 {
+        self.reads[e]
     }
 
     /// The outcome a path gets when it reaches the horizon with `happened`.
@@ -431,8 +560,13 @@ impl Model {
         }
     }
 
+    /// How a condition names state bit `bit`: an event's id, or `ever(id)` for the ever bit
+    /// of an event that can end.
     pub fn event_name(&self, bit: u8) -> String {
-        self.def.events[bit as usize].id.clone()
+        match self.ever_bits.iter().position(|&b| b == bit) {
+            Some(e) if e != usize::from(bit) => format!("ever({})", self.def.events[e].id),
+            _ => self.def.events[bit as usize].id.clone(),
+        }
     }
 
     pub fn render(&self, condition: &Condition) -> String {

@@ -1,5 +1,6 @@
 //! Parameters: every probability and odds factor of a model, named by the dotted key that
-//! `--set` takes (`events.meeting.p`, `outcomes.ceasefire.modifiers.meeting.factor`).
+//! `--set` takes (`events.meeting.p`, `events.ceasefire.ends.p`,
+//! `outcomes.ceasefire.modifiers.meeting.factor`).
 //!
 //! Analyses change a model one number at a time through this seam: [`list`] names them,
 //! [`find`] looks one up, and [`Model::with_parameters`] builds a new model from new values
@@ -61,6 +62,8 @@ enum Slot {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Owner {
     Event(usize),
+    /// The end of an event that can end.
+    EventEnd(usize),
     Outcome(usize),
 }
 
@@ -103,13 +106,21 @@ fn hazard_parameters(prefix: &str, owner: Owner, hazard: &Hazard, list: &mut Vec
     }
 }
 
-/// Every parameter of `model`, in file order: each event's p and modifier factors, then each
-/// outcome's (an outcome reached only at the horizon has none).
+/// Every parameter of `model`, in file order: each event's p and modifier factors (then those
+/// of its end), then each outcome's (an outcome reached only at the horizon has none).
 pub fn list(model: &Model) -> Vec<Parameter> {
     let mut list = Vec::new();
     for (i, event) in model.events().iter().enumerate() {
         let prefix = format!("events.{}", event.id);
         hazard_parameters(&prefix, Owner::Event(i), &event.hazard, &mut list);
+        if let Some(ends) = &event.ends {
+            hazard_parameters(
+                &format!("{prefix}.ends"),
+                Owner::EventEnd(i),
+                ends,
+                &mut list,
+            );
+        }
     }
     for (i, outcome) in model.outcomes().iter().enumerate() {
         if let Some(hazard) = &outcome.hazard {
@@ -187,6 +198,11 @@ impl Model {
             .iter()
             .map(|e| Values::of(&e.hazard))
             .collect();
+        let mut ends: Vec<Option<Values>> = self
+            .events()
+            .iter()
+            .map(|e| e.ends.as_ref().map(Values::of))
+            .collect();
         let mut outcomes: Vec<Option<Values>> = self
             .outcomes()
             .iter()
@@ -196,6 +212,7 @@ impl Model {
             check_value(parameter, value)?;
             let target = match parameter.owner {
                 Owner::Event(i) => events.get_mut(i),
+                Owner::EventEnd(i) => ends.get_mut(i).and_then(Option::as_mut),
                 Owner::Outcome(i) => outcomes.get_mut(i).and_then(Option::as_mut),
             };
             let fits = target.filter(|v| match parameter.slot {
@@ -211,11 +228,19 @@ impl Model {
             };
             target.set(parameter.slot, value);
         }
+        let changed = |h: &Hazard, v: &Values| h.with_values(v.p, &v.factors);
         let events = self
             .events()
             .iter()
-            .zip(&events)
-            .map(|(e, v)| e.hazard.with_values(v.p, &v.factors))
+            .zip(events.iter().zip(&ends))
+            .map(|(e, (v, end))| {
+                let ends = e
+                    .ends
+                    .as_ref()
+                    .zip(end.as_ref())
+                    .map(|(h, v)| changed(h, v));
+                (changed(&e.hazard, v), ends)
+            })
             .collect();
         let outcomes = self
             .outcomes()
@@ -225,7 +250,7 @@ impl Model {
                 o.hazard
                     .as_ref()
                     .zip(v.as_ref())
-                    .map(|(h, v)| h.with_values(v.p, &v.factors))
+                    .map(|(h, v)| changed(h, v))
             })
             .collect();
         Ok(self.rebuilt(events, outcomes))

@@ -59,6 +59,64 @@ pub struct Line {
     /// Probability that it has happened by each step (index = step). For a Monte Carlo
     /// estimate it is computed from integer counts, so it carries no rounding noise.
     pub by_step_cumulative: Vec<f64>,
+    /// For an event that can end: how often it starts and when it is in effect.
+    pub activity: Option<Activity>,
+}
+
+/// The starts and spells of an event that can end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Activity {
+    /// Expected number of starts per path (first and later).
+    pub expected_starts: f64,
+    /// 95% interval of `expected_starts`, for a Monte Carlo estimate (normal approximation).
+    pub starts_interval: Option<(f64, f64)>,
+    /// Probability that it is in effect at the end of each step (index = step; a path that
+    /// ended keeps the state it ended in).
+    pub in_effect: Vec<f64>,
+}
+
+impl Activity {
+    fn counted(starts: &[u64], ends: &[u64], squares: u128, paths: u64) -> Activity {
+        let n = paths as f64;
+        let total: u64 = starts.iter().sum();
+        let mean = total as f64 / n;
+        let interval = (paths > 1).then(|| {
+            let variance = ((squares as f64 / n - mean * mean) * n / (n - 1.0)).max(0.0);
+            let half = 1.959_963_984_540_054 * (variance / n).sqrt();
+            (mean - half, mean + half)
+        });
+        let mut on = 0i128;
+        let in_effect = starts
+            .iter()
+            .zip(ends)
+            .map(|(&s, &e)| {
+                on += i128::from(s) - i128::from(e);
+                on as f64 / n
+            })
+            .collect();
+        Activity {
+            expected_starts: mean,
+            starts_interval: interval,
+            in_effect,
+        }
+    }
+
+    fn exact(starts: &[f64], ends: &[f64]) -> Activity {
+        let mut on = 0.0;
+        let in_effect = starts
+            .iter()
+            .zip(ends)
+            .map(|(s, e)| {
+                on += s - e;
+                f64::max(on, 0.0)
+            })
+            .collect();
+        Activity {
+            expected_starts: starts.iter().sum(),
+            starts_interval: None,
+            in_effect,
+        }
+    }
 }
 
 impl Line {
@@ -99,9 +157,37 @@ pub struct ExactMasses {
     /// solver, not found as `outcome - joint`: that difference of nearly equal numbers loses
     /// every digit when e is almost certain, and is not exactly 0 when e is certain.
     pub joint_not: Vec<Vec<f64>>,
+    /// For each event that can end (in event order), `starts[j][t]`: probability that it
+    /// starts at step t, for the first time or again.
+    pub starts: Vec<Vec<f64>>,
+    /// `ends[j][t]`: probability that the j-th event that can end ends at step t.
+    pub ends: Vec<Vec<f64>>,
+    /// The events that can end: the rows of `starts` and `ends`.
+    pub ending: Vec<usize>,
 }
 
 impl ExactMasses {
+    /// All masses 0, in the shape of `model`.
+    pub fn zero(model: &Model) -> ExactMasses {
+        let width = model.horizon() as usize + 1;
+        let (events, outcomes) = (model.events().len(), model.outcomes().len());
+        let ending: Vec<usize> = crate::model::bits(model.ends_mask()).collect();
+        ExactMasses {
+            outcome_steps: vec![vec![0.0; width]; outcomes],
+            event_steps: vec![vec![0.0; width]; events],
+            joint: vec![vec![0.0; events]; outcomes],
+            joint_not: vec![vec![0.0; events]; outcomes],
+            starts: vec![vec![0.0; width]; ending.len()],
+            ends: vec![vec![0.0; width]; ending.len()],
+            ending,
+        }
+    }
+
+    /// The row of event `e` in `starts` and `ends`, if it can end.
+    pub fn ending_row(&self, e: usize) -> Option<usize> {
+        self.ending.binary_search(&e).ok()
+    }
+
     /// Every table of masses, row by row: what a sum or a scaling of masses goes over, so
     /// that none is forgotten.
     fn rows_mut(&mut self) -> impl Iterator<Item = &mut Vec<f64>> {
@@ -110,6 +196,8 @@ impl ExactMasses {
             .chain(self.event_steps.iter_mut())
             .chain(self.joint.iter_mut())
             .chain(self.joint_not.iter_mut())
+            .chain(self.starts.iter_mut())
+            .chain(self.ends.iter_mut())
     }
 
     fn rows(&self) -> impl Iterator<Item = &Vec<f64>> {
@@ -118,6 +206,8 @@ impl ExactMasses {
             .chain(&self.event_steps)
             .chain(&self.joint)
             .chain(&self.joint_not)
+            .chain(&self.starts)
+            .chain(&self.ends)
     }
 
     /// Adds the masses of `other` (a solution of a model of the same shape).
@@ -151,6 +241,7 @@ fn counted_line(id: &str, label: &str, counts: &[u64], paths: u64) -> Line {
         estimate: Estimate::counted(running, paths),
         by_step: counts.iter().map(|&c| per_path(c)).collect(),
         by_step_cumulative: cumulative,
+        activity: None,
     }
 }
 
@@ -169,6 +260,7 @@ fn exact_line(id: &str, label: &str, masses: &[f64]) -> Line {
         estimate: Estimate::exact(Some(running)),
         by_step: masses.to_vec(),
         by_step_cumulative: cumulative,
+        activity: None,
     }
 }
 
@@ -187,12 +279,20 @@ impl Report {
             .enumerate()
             .map(|(o, x)| counted_line(&x.id, &x.label, tally.outcome_by_step(o), n))
             .collect();
-        let events = model
+        let mut events: Vec<Line> = model
             .events()
             .iter()
             .enumerate()
             .map(|(e, x)| counted_line(&x.id, &x.label, tally.event_by_step(e), n))
             .collect();
+        for (j, &e) in tally.ending().iter().enumerate() {
+            events[e].activity = Some(Activity::counted(
+                tally.starts_by_step(j),
+                tally.ends_by_step(j),
+                tally.starts_squared(j),
+                n,
+            ));
+        }
         let mut conditional = Vec::new();
         for (e, &with) in event_counts.iter().enumerate() {
             for happened in [true, false] {
@@ -236,12 +336,15 @@ impl Report {
             .zip(&masses.outcome_steps)
             .map(|(x, steps)| exact_line(&x.id, &x.label, steps))
             .collect();
-        let events = model
+        let mut events: Vec<Line> = model
             .events()
             .iter()
             .zip(&masses.event_steps)
             .map(|(x, steps)| exact_line(&x.id, &x.label, steps))
             .collect();
+        for (j, &e) in masses.ending.iter().enumerate() {
+            events[e].activity = Some(Activity::exact(&masses.starts[j], &masses.ends[j]));
+        }
         let mut conditional = Vec::new();
         for e in 0..model.events().len() {
             for happened in [true, false] {

@@ -166,29 +166,36 @@ fn the_estimate_refuses_up_front() {
     }
 }
 
-/// The solver before events were applied one at a time: every subset of a state's eligible
-/// events, each with its probability. Slow, but plainly the definition.
-fn brute_force(model: &Model) -> ExactMasses {
-    let width = model.horizon() as usize + 1;
-    let (n, m) = (model.events().len(), model.outcomes().len());
-    let mut masses = ExactMasses {
-        outcome_steps: vec![vec![0.0; width]; m],
-        event_steps: vec![vec![0.0; width]; n],
-        joint: vec![vec![0.0; n]; m],
-        joint_not: vec![vec![0.0; n]; m],
-    };
+/// The solver before events were applied one at a time: every subset of a state's events that
+/// can change (start, or end when in effect), each with its probability. Slow, but plainly the
+/// definition.
+pub(crate) fn brute_force(model: &Model) -> ExactMasses {
+    let n = model.events().len();
+    let mut masses = ExactMasses::zero(model);
     let mut running = BTreeMap::from([(0u64, 1.0f64)]);
     for t in 1..=model.horizon() {
         let mut next = BTreeMap::new();
         for (&state, &mass) in &running {
             let hazards = model.step_hazards(state, t);
             let mut after = vec![0.0; n];
-            for e in bits(state) {
+            let ever = model.ever(state);
+            for e in bits(ever) {
                 after[e] = 1.0;
             }
             for &(e, p) in &hazards.events {
-                masses.event_steps[e][t as usize] += mass * p;
-                after[e] = p;
+                let starts = state >> e & 1 == 0;
+                if starts && ever >> e & 1 == 0 {
+                    masses.event_steps[e][t as usize] += mass * p;
+                    after[e] = p;
+                }
+                if let Some(j) = masses.ending_row(e) {
+                    let row = if starts {
+                        &mut masses.starts
+                    } else {
+                        &mut masses.ends
+                    };
+                    row[j][t as usize] += mass * p;
+                }
             }
             let survive: f64 = hazards.outcomes.iter().map(|&(_, h)| 1.0 - h).product();
             let total: f64 = hazards.outcomes.iter().map(|&(_, h)| h).sum();
@@ -207,8 +214,8 @@ fn brute_force(model: &Model) -> ExactMasses {
                     .flat_map(|&(s, w)| [(s, w * (1.0 - p)), (s | 1 << e, w * p)])
                     .collect();
             }
-            for (new, w) in subsets {
-                *next.entry(state | new).or_insert(0.0) += w;
+            for (changed, w) in subsets {
+                *next.entry(model.apply(state, changed)).or_insert(0.0) += w;
             }
         }
         running = next;
@@ -216,8 +223,9 @@ fn brute_force(model: &Model) -> ExactMasses {
     for (&state, &mass) in &running {
         let o = model.horizon_outcome(state);
         masses.outcome_steps[o][model.horizon() as usize] += mass;
+        let ever = model.ever(state);
         for e in 0..n {
-            if state >> e & 1 == 1 {
+            if ever >> e & 1 == 1 {
                 masses.joint[o][e] += mass;
             } else {
                 masses.joint_not[o][e] += mass;
@@ -233,6 +241,8 @@ fn assert_close(label: &str, a: &ExactMasses, b: &ExactMasses) {
         ("event_steps", &a.event_steps, &b.event_steps),
         ("joint", &a.joint, &b.joint),
         ("joint_not", &a.joint_not, &b.joint_not),
+        ("starts", &a.starts, &b.starts),
+        ("ends", &a.ends, &b.ends),
     ];
     for (what, x, y) in pairs {
         for (i, (rx, ry)) in x.iter().zip(y).enumerate() {
@@ -308,6 +318,31 @@ default = "open"
     let model = load(text);
     assert_close(
         "cycles",
+        &exact::solve(&model, &Limits::default()).unwrap(),
+        &brute_force(&model),
+    );
+    // The same with events that end: a and c end and recur (a's end reads c and ever(b), c's
+    // end reads a), b ends once and may not start again, and conditions read ever(...).
+    let ending = text
+        .replace(
+            "[events.b]",
+            "[events.a.ends]\np = 0.4\nwhen = \"c or ever(b)\"\n[events.b]",
+        )
+        .replace(
+            "[events.c]",
+            "[events.b.ends]\np = 0.5\n[events.c]",
+        )
+        .replace("when = \"not b\"\n", "when = \"not b\"\nrecurs = true\n")
+        .replace("label = \"B\"\n", "label = \"B\"\nrecurs = false\n")
+        .replace(
+            "[events.d]",
+            "[events.c.ends]\np = 0.3\nwindow = [3, 8]\n[events.c.ends.modifiers.k]\nwhen = \"a\"\nfactor = 2.5\n[events.d]",
+        )
+        .replace("when = \"not e\"", "when = \"not e and not ever(c)\"");
+    let model = load(&ending);
+    assert_eq!(model.ends_mask(), 0b111, "{ending}");
+    assert_close(
+        "cycles that end",
         &exact::solve(&model, &Limits::default()).unwrap(),
         &brute_force(&model),
     );

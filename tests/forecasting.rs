@@ -249,6 +249,64 @@ fn kernel_and_exact_answer_mixed_questions_alike_on_the_baseline() {
 }
 
 #[test]
+fn kernel_and_exact_answer_questions_on_events_that_end_alike() {
+    // Meetings that recur, and sanctions that may be lifted once.
+    let sets: Vec<String> = [
+        "events.meeting.ends.p=0.3",
+        "events.sanctions.ends.p=0.1",
+        "events.sanctions.recurs=false",
+    ]
+    .map(String::from)
+    .to_vec();
+    let model = scenario::load_preset("baseline", &sets).unwrap().model;
+    assert!(model.has_ends());
+    let texts = [
+        "meeting",
+        "ever(meeting) and not meeting",
+        "ever(meeting) or (ever(sanctions) and not sanctions)",
+        "not meeting and (ceasefire or peace)",
+    ];
+    let mut questions = Vec::new();
+    for text in texts {
+        for mode in [Mode::By, Mode::At] {
+            for t in [5, 19, 52] {
+                questions.push(question(&model, text, mode, t));
+            }
+        }
+    }
+    let exact = exact_answers(&model, &questions, &Limits::default()).unwrap();
+    let n = 100_000;
+    let counts = simulate(&model, &questions, 11, n);
+    for (q, (question, answer)) in questions.iter().zip(&exact).enumerate() {
+        let what = format!(
+            "{} {} {}",
+            question.text,
+            question.mode.name(),
+            question.step
+        );
+        assert_within_sigmas(
+            counts.answer(q, question).probability,
+            answer.probability,
+            n,
+            &what,
+        );
+    }
+    // "At" a step, an event that can end is in effect with the probability the timeline gives.
+    let masses = pathcast::exact::solve(&model, &Limits::default()).unwrap();
+    let report = pathcast::report::Report::from_exact(&model, &masses);
+    let meeting = report.events.iter().find(|l| l.id == "meeting").unwrap();
+    // Questions run text by text, By then At, steps 5, 19, 52: "meeting" at 19 is the fifth.
+    let at_19 = &exact[4];
+    assert_eq!((questions[4].mode, questions[4].step), (Mode::At, 19));
+    let in_effect = meeting.activity.as_ref().unwrap().in_effect[19];
+    assert!(
+        (at_19.probability - in_effect).abs() < 1e-12,
+        "{} vs {in_effect}",
+        at_19.probability
+    );
+}
+
+#[test]
 fn ask_prints_the_exact_probability_and_interval_when_simulating() {
     let dir = dir_with(&[("small.toml", SMALL_SCENARIO)]);
     let model = load(dir.path(), "small.toml");

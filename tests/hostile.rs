@@ -2066,3 +2066,112 @@ fn force_into_a_folder_with_a_folder_named_like_a_result() {
         .says("--out results")
         .says("holds a folder named 'manifest.toml'");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Events that end.
+
+#[test]
+fn an_end_on_an_outcome() {
+    let text = base_with(
+        "[outcomes.none]",
+        "[outcomes.deal.ends]\np = 0.1\n\n[outcomes.none]",
+    );
+    let line = line_of(&text, "[outcomes.deal.ends]") + 1;
+    refuse_file(text)
+        .at(FILE, line)
+        .key("outcomes.deal.ends.p")
+        .says("an outcome ends the path");
+}
+
+#[test]
+fn recurs_on_an_outcome() {
+    refuse_file(base_with(
+        "when = \"talks\"\n",
+        "when = \"talks\"\nrecurs = false\n",
+    ))
+    .at_line_of("recurs = false")
+    .key("outcomes.deal.recurs");
+}
+
+#[test]
+fn recurs_on_an_event_that_cannot_end() {
+    refuse_file(base_with("p = 0.3\n", "p = 0.3\nrecurs = false\n"))
+        .at_line_of("recurs = false")
+        .key("events.talks.recurs")
+        .says("only an event that can end");
+}
+
+#[test]
+fn an_end_without_p() {
+    refuse_file(base_with(
+        "[events.sanctions]",
+        "[events.talks.ends]\nwhen = \"sanctions\"\n\n[events.sanctions]",
+    ))
+    .names(FILE)
+    .key("events.talks.ends.p")
+    .says("missing");
+}
+
+#[test]
+fn an_end_with_a_label() {
+    refuse_file(base_with(
+        "[events.sanctions]",
+        "[events.talks.ends]\nlabel = \"Talks end\"\np = 0.2\n\n[events.sanctions]",
+    ))
+    .at_line_of("label = \"Talks end\"")
+    .key("events.talks.ends.label");
+}
+
+#[test]
+fn an_end_probability_out_of_range() {
+    refuse_file(base_with(
+        "[events.sanctions]",
+        "[events.talks.ends]\np = 1.5\n\n[events.sanctions]",
+    ))
+    .at_line_of("p = 1.5")
+    .key("events.talks.ends.p")
+    .says("outside [0, 1]");
+}
+
+#[test]
+fn an_end_window_past_the_horizon() {
+    refuse_file(base_with(
+        "[events.sanctions]",
+        "[events.talks.ends]\np = 0.2\nwindow = [3, 11]\n\n[events.sanctions]",
+    ))
+    .at_line_of("window = [3, 11]")
+    .key("events.talks.ends.window");
+}
+
+#[test]
+fn ever_of_an_outcome_or_an_unknown_event() {
+    refuse_file(base_with(
+        "when = \"not talks\"",
+        "when = \"not ever(deal)\"",
+    ))
+    .at_line_of("ever(deal)")
+    .key("events.sanctions.modifiers.stalled.when")
+    .says("'deal' is an outcome");
+    refuse_file(base_with("when = \"not talks\"", "when = \"ever(talk)\""))
+        .at_line_of("ever(talk)")
+        .says("unknown event id 'talk'");
+    refuse_file(base_with("when = \"not talks\"", "when = \"ever(talks\""))
+        .at_line_of("ever(talks")
+        .says("expected ')'");
+}
+
+#[test]
+fn too_many_events_counting_their_ever_bits() {
+    // 40 events, the first 30 of which can end: event 35 (e34) needs bit 65.
+    let mut text = String::from("[scenario]\nid = \"wide\"\nhorizon = 3\n");
+    for i in 0..40 {
+        text += &format!("[events.e{i}]\nlabel = \"E{i}\"\np = 0.1\n");
+        if i < 30 {
+            text += &format!("[events.e{i}.ends]\np = 0.1\n");
+        }
+    }
+    text += "[outcomes.end]\nlabel = \"End\"\n[horizon]\ndefault = \"end\"\n";
+    refuse_file(text)
+        .key("events.e34")
+        .says("counting one more for each event that can end");
+}

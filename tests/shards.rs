@@ -478,3 +478,43 @@ fn reseal(text: &str) -> String {
     let sum = pathcast::export::manifest::sha256_hex(body);
     format!("{body}sha256 {sum}\n")
 }
+
+#[test]
+fn shards_of_events_that_end_merge_to_the_bytes_of_one_run() {
+    // Spells in effect and repeated starts are counted in the tally too, and merge exactly.
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let args = [
+        "run",
+        "baseline",
+        "--paths",
+        "20000",
+        "--seed",
+        "4",
+        "--set",
+        "events.meeting.ends.p=0.3",
+        "--set",
+        "events.meeting.p=0.05",
+    ];
+    pathcast(d)
+        .args(args)
+        .args(["--out", "single"])
+        .assert()
+        .success();
+    let folders: Vec<String> = (0..3).map(|i| format!("s{i}")).collect();
+    for (i, folder) in folders.iter().enumerate() {
+        pathcast(d)
+            .args(args)
+            .args(["--shard", &format!("{i}/3"), "--out", folder])
+            .assert()
+            .success();
+    }
+    merge(d, &folders, "merged");
+    assert_same_as(d, "single", "merged");
+    let timeline = fs::read_to_string(d.join("merged/timeline.csv")).unwrap();
+    assert!(timeline
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with(",meeting.in_effect"));
+}

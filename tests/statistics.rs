@@ -1648,3 +1648,319 @@ fn value_stability_of_path_streams() {
     );
     assert_ne!(path_rng(1, 0).next_u64(), path_rng(2, 0).next_u64());
 }
+
+// ------------------------------------------------------------------------------------------
+// 6. Events that end and recur
+// ------------------------------------------------------------------------------------------
+
+/// Adds the starts and ends of every event that can end, step by step, and the probability
+/// that it is in effect at each step: each is a count of paths (a path starts or ends an event
+/// at most once per step), so each is a binomial count.
+fn add_spell_cells(
+    family: &mut Family,
+    label: &str,
+    model: &Model,
+    tally: &Tally,
+    masses: &ExactMasses,
+) {
+    let n = tally.paths;
+    for (j, &e) in tally.ending().iter().enumerate() {
+        let id = &model.events()[e].id;
+        let (starts, ends) = (tally.starts_by_step(j), tally.ends_by_step(j));
+        let (mut on, mut on_exact) = (0u64, 0.0);
+        for t in 1..=model.horizon() as usize {
+            family.push(
+                n,
+                format!("{label}: {id} starts at {t}"),
+                starts[t],
+                masses.starts[j][t],
+            );
+            family.push(
+                n,
+                format!("{label}: {id} ends at {t}"),
+                ends[t],
+                masses.ends[j][t],
+            );
+            on = on + starts[t] - ends[t];
+            on_exact += masses.starts[j][t] - masses.ends[j][t];
+            family.push(n, format!("{label}: {id} in effect at {t}"), on, on_exact);
+        }
+    }
+}
+
+/// `[events.talks]` with start hazard `a` and end hazard `b` over `horizon` steps, recurring or
+/// not; nothing else happens.
+fn spell_scenario(a: f64, b: f64, horizon: u32, recurs: bool) -> String {
+    format!(
+        "[scenario]\nid = \"spell\"\nhorizon = {horizon}\n[events.talks]\nlabel = \"Talks\"\n\
+         p = {a:?}\nrecurs = {recurs}\n[events.talks.ends]\np = {b:?}\n[outcomes.open]\n\
+         label = \"Open\"\n[horizon]\ndefault = \"open\"\n"
+    )
+}
+
+#[test]
+fn an_event_that_starts_and_ends_is_a_two_state_chain() {
+    let (a, b, horizon) = (0.3f64, 0.2f64, 30u32);
+    for recurs in [true, false] {
+        let label = format!("spell, recurs = {recurs}");
+        let model = load_text(&spell_scenario(a, b, horizon, recurs));
+        let masses = solve(&model);
+        let report = Report::from_exact(&model, &masses);
+        let activity = report.events[0].activity.as_ref().unwrap();
+        // In effect at the end of step t. Recurring: the two-state chain from "off",
+        // pi(t) = a/(a+b) (1 - (1-a-b)^t). Once only: started at s <= t and not ended since,
+        // sum_s (1-a)^(s-1) a (1-b)^(t-s).
+        let in_effect = |t: i32| {
+            if recurs {
+                a / (a + b) * (1.0 - (1.0 - a - b).powi(t))
+            } else {
+                (1..=t)
+                    .map(|s| (1.0 - a).powi(s - 1) * a * (1.0 - b).powi(t - s))
+                    .sum()
+            }
+        };
+        // Starts at step t: off (and, once only, never started) before t, then a.
+        let starts_at = |t: i32| {
+            if recurs {
+                (1.0 - in_effect(t - 1)) * a
+            } else {
+                (1.0 - a).powi(t - 1) * a
+            }
+        };
+        let mut expected_starts = 0.0;
+        for t in 1..=horizon as i32 {
+            let close = |got: f64, want: f64| (got - want).abs() <= 1e-12;
+            let (got, want) = (activity.in_effect[t as usize], in_effect(t));
+            assert!(
+                close(got, want),
+                "{label}: in effect at {t}: {got} vs {want}"
+            );
+            let first = (1.0 - a).powi(t - 1) * a;
+            assert!(
+                close(masses.event_steps[0][t as usize], first),
+                "{label}: first start at {t}"
+            );
+            assert!(
+                close(masses.starts[0][t as usize], starts_at(t)),
+                "{label}: starts at {t}"
+            );
+            expected_starts += starts_at(t);
+        }
+        assert!(
+            (activity.expected_starts - expected_starts).abs() <= 1e-12,
+            "{label}"
+        );
+        let ever = 1.0 - (1.0 - a).powi(horizon as i32);
+        assert!((report.events[0].estimate.probability.unwrap() - ever).abs() <= 1e-12);
+
+        let tally = simulate::tally_serial(&model, 0x5e11, 0, 200_000);
+        let mut family = Family::default();
+        add_tally_cells(
+            &mut family,
+            &label,
+            &model,
+            &tally,
+            &masses.outcome_steps,
+            &masses.event_steps,
+            Some(&masses.joint),
+        );
+        add_spell_cells(&mut family, &label, &model, &tally, &masses);
+        family.assert_ok(&label);
+        // The mean number of starts, against its own interval (normal, 5 sigma).
+        let mc = Report::from_tally(&model, &tally, 0x5e11, 0);
+        let (low, high) = mc.events[0]
+            .activity
+            .as_ref()
+            .unwrap()
+            .starts_interval
+            .unwrap();
+        let se = (high - low) / (2.0 * 1.959_963_984_540_054);
+        let z = (mc.events[0].activity.as_ref().unwrap().expected_starts - expected_starts) / se;
+        assert!(z.abs() < 5.0, "{label}: expected starts {z:.2} sigma off");
+    }
+}
+
+#[test]
+fn an_end_that_never_happens_changes_no_number() {
+    // The old meaning of an event (it happens once and stays) is an event whose end has p = 0:
+    // the same counts from the same seed, and the same exact masses (up to the order in which
+    // the solver adds them: the ever bit orders its states differently).
+    for name in ["baseline", "escalation"] {
+        let plain = load_preset(name, &[]);
+        let ending = load_preset(name, &["events.sanctions.ends.p=0".into()]);
+        let (a, b) = (solve(&plain), solve(&ending));
+        for (x, y) in [
+            (&a.outcome_steps, &b.outcome_steps),
+            (&a.event_steps, &b.event_steps),
+            (&a.joint, &b.joint),
+        ] {
+            for (u, v) in x.iter().flatten().zip(y.iter().flatten()) {
+                assert!((u - v).abs() <= 1e-13, "{name}: {u} vs {v}");
+            }
+        }
+        let (ta, tb) = (
+            simulate::tally_serial(&plain, 3, 0, 20_000),
+            simulate::tally_serial(&ending, 3, 0, 20_000),
+        );
+        for o in 0..plain.outcomes().len() {
+            assert_eq!(ta.outcome_by_step(o), tb.outcome_by_step(o), "{name}");
+        }
+        for e in 0..plain.events().len() {
+            assert_eq!(ta.event_by_step(e), tb.event_by_step(e), "{name}");
+        }
+    }
+}
+
+/// Rewrites some event ids in a condition as `ever(id)`.
+fn with_ever(rng: &mut ChaCha8Rng, condition: &str) -> String {
+    let mut out = String::new();
+    let mut word = String::new();
+    for c in condition.chars().chain([' ']) {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            word.push(c);
+            continue;
+        }
+        let is_event = word.starts_with('e')
+            && word[1..].bytes().all(|b| b.is_ascii_digit())
+            && word.len() > 1;
+        if is_event && rng.random_bool(0.4) {
+            write!(out, "ever({word})").unwrap();
+        } else {
+            out.push_str(&word);
+        }
+        word.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
+}
+
+/// A random scenario in which about half the events can end (some not recurring), with
+/// `ever(...)` in some conditions.
+fn random_scenario_with_ends(rng: &mut ChaCha8Rng, index: usize) -> String {
+    let text = random_scenario(rng, index);
+    let events = (0..)
+        .take_while(|e| text.contains(&format!("[events.e{e}]\n")))
+        .count();
+    let mut text: String = text
+        .lines()
+        .map(|line| match line.strip_prefix("when = \"") {
+            Some(rest) => format!("when = \"{}", with_ever(rng, rest)),
+            None => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    for e in 0..events {
+        if rng.random_bool(0.5) {
+            continue;
+        }
+        if rng.random_bool(0.3) {
+            text = text.replace(
+                &format!("[events.e{e}]\n"),
+                &format!("[events.e{e}]\nrecurs = false\n"),
+            );
+        }
+        // The ends are tables of their own, after everything else (valid TOML).
+        let end_p = if rng.random_bool(0.1) {
+            1.0
+        } else {
+            rng.random_range(0.05..0.6)
+        };
+        write!(text, "[events.e{e}.ends]\np = {end_p:?}\n").unwrap();
+        if rng.random_bool(0.3) {
+            let horizon: u32 = text
+                .lines()
+                .find_map(|l| l.strip_prefix("horizon = ")?.parse().ok())
+                .unwrap();
+            let first = rng.random_range(1..=horizon);
+            writeln!(
+                text,
+                "window = [{first}, {}]",
+                rng.random_range(first..=horizon)
+            )
+            .unwrap();
+        }
+        if rng.random_bool(0.4) {
+            let when = random_condition(rng, events, 2);
+            writeln!(text, "when = \"{}\"", with_ever(rng, &when)).unwrap();
+        }
+        if rng.random_bool(0.4) {
+            let when = random_condition(rng, events, 2);
+            let factor = rng.random_range(0.2f64.ln()..5.0f64.ln()).exp();
+            writeln!(
+                text,
+                "[events.e{e}.ends.modifiers.k]\nwhen = \"{}\"\nfactor = {factor:?}",
+                with_ever(rng, &when)
+            )
+            .unwrap();
+        }
+    }
+    text
+}
+
+#[test]
+fn random_scenarios_with_ends_agree_with_brute_force_and_monte_carlo() {
+    let mut rng = ChaCha8Rng::seed_from_u64(MASTER_SEED ^ 0xe4d5);
+    let mut families = Vec::new();
+    let (mut ending, mut evers, mut once) = (0, 0, 0);
+    for index in 0..RANDOM_SCENARIOS / 2 {
+        let text = random_scenario_with_ends(&mut rng, index);
+        let model = load_text(&text);
+        ending += model.ends_mask().count_ones();
+        evers += text.matches("ever(").count();
+        once += text.matches("recurs = false").count();
+        let label = format!("random scenario with ends {index}");
+        let masses = solve(&model);
+        // The factorised solver against every successor set, listed.
+        let brute = crate::exact::brute_force(&model);
+        for (what, x, y) in [
+            ("outcome", &masses.outcome_steps, &brute.outcome_steps),
+            ("event", &masses.event_steps, &brute.event_steps),
+            ("joint", &masses.joint, &brute.joint),
+            ("starts", &masses.starts, &brute.starts),
+            ("ends", &masses.ends, &brute.ends),
+        ] {
+            for (rx, ry) in x.iter().zip(y) {
+                for (vx, vy) in rx.iter().zip(ry) {
+                    assert!(
+                        (vx - vy).abs() <= 1e-12,
+                        "{label}: {what} {vx} vs {vy}\n{text}"
+                    );
+                }
+            }
+        }
+        check_exact_structure(&label, &model, &masses);
+        let seed = rng.next_u64();
+        let tally = simulate::tally_serial(&model, seed, 0, RANDOM_PATHS / 2);
+        check_tally_structure(&label, &model, &tally);
+        let mut family = Family::default();
+        add_tally_cells(
+            &mut family,
+            &label,
+            &model,
+            &tally,
+            &masses.outcome_steps,
+            &masses.event_steps,
+            Some(&masses.joint),
+        );
+        add_spell_cells(&mut family, &label, &model, &tally, &masses);
+        families.push((family, text));
+    }
+    assert!(
+        ending >= 50 && evers >= 20 && once >= 10,
+        "coverage: {ending} ending events, {evers} ever(), {once} recurs = false"
+    );
+    let m: usize = families.iter().map(|(f, _)| f.statistical()).sum();
+    let mut report = String::new();
+    for (family, text) in &families {
+        let failures = family.failures_in_family_of(m);
+        if !failures.is_empty() {
+            writeln!(report, "{}\n{text}", failures.join("\n")).unwrap();
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "Monte Carlo disagrees with exact:\n{report}"
+    );
+}

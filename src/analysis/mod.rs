@@ -218,6 +218,13 @@ fn fractions(model: &Model, tally: &Tally) -> ExactMasses {
                     .collect()
             })
             .collect(),
+        starts: (0..tally.ending().len())
+            .map(|j| share(tally.starts_by_step(j)))
+            .collect(),
+        ends: (0..tally.ending().len())
+            .map(|j| share(tally.ends_by_step(j)))
+            .collect(),
+        ending: tally.ending().to_vec(),
     }
 }
 

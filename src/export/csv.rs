@@ -118,6 +118,11 @@ fn lines_table(model: &Model, first_column: &str, lines: &[Line]) -> Vec<Vec<Str
     if model.start().is_some() {
         header.extend(QUANTILES.iter().map(|(_, name)| format!("{name}_date")));
     }
+    // Only a scenario with an event that can end has starts that differ from happening.
+    let starts = lines.iter().any(|l| l.activity.is_some());
+    if starts {
+        header.extend(["expected_starts", "starts_ci_low", "starts_ci_high"].map(String::from));
+    }
     let mut rows = vec![header];
     for line in lines {
         let timing = line.timing();
@@ -134,9 +139,26 @@ fn lines_table(model: &Model, first_column: &str, lines: &[Line]) -> Vec<Vec<Str
         if model.start().is_some() {
             row.extend(quantiles.iter().map(|&q| date_cell(model, q)));
         }
+        if starts {
+            row.extend(starts_cells(line));
+        }
         rows.push(row);
     }
     rows
+}
+
+/// The expected number of starts and its interval: for an event that cannot end, its
+/// probability (it starts at most once).
+fn starts_cells(line: &Line) -> [String; 3] {
+    let (mean, interval) = match &line.activity {
+        Some(a) => (Some(a.expected_starts), a.starts_interval),
+        None => (line.estimate.probability, line.estimate.interval),
+    };
+    [
+        optional(mean),
+        optional(interval.map(|i| i.0)),
+        optional(interval.map(|i| i.1)),
+    ]
 }
 
 pub fn outcomes(model: &Model, report: &Report) -> Result<Vec<u8>, csv::Error> {
@@ -148,7 +170,8 @@ pub fn events(model: &Model, report: &Report) -> Result<Vec<u8>, csv::Error> {
 }
 
 /// One row per step: the probability that each event, then each outcome, has happened by the
-/// end of it. With a start date, `date` is the day the step begins and `end_date` the last day
+/// end of it; then, for each event that can end, the probability that it is in effect at the
+/// end of the step (column `<id>.in_effect`). With a start date, `date` is the day the step begins and `end_date` the last day
 /// it covers, so the row to read for "by a date D" is the last one whose `date` is on or before
 /// D (its value runs to its `end_date`).
 pub fn timeline(model: &Model, report: &Report) -> Result<Vec<u8>, csv::Error> {
@@ -159,6 +182,12 @@ pub fn timeline(model: &Model, report: &Report) -> Result<Vec<u8>, csv::Error> {
     }
     let lines: Vec<&Line> = report.events.iter().chain(&report.outcomes).collect();
     header.extend(lines.iter().map(|l| l.id.clone()));
+    let spells: Vec<(&str, &[f64])> = report
+        .events
+        .iter()
+        .filter_map(|l| Some((l.id.as_str(), l.activity.as_ref()?.in_effect.as_slice())))
+        .collect();
+    header.extend(spells.iter().map(|(id, _)| format!("{id}.in_effect")));
     let mut rows = vec![header];
     for t in 1..=model.horizon() {
         let mut row = vec![t.to_string()];
@@ -176,6 +205,7 @@ pub fn timeline(model: &Model, report: &Report) -> Result<Vec<u8>, csv::Error> {
                 .iter()
                 .map(|l| number(l.by_step_cumulative[t as usize])),
         );
+        row.extend(spells.iter().map(|(_, v)| number(v[t as usize])));
         rows.push(row);
     }
     to_bytes(rows)

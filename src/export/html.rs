@@ -145,6 +145,51 @@ fn cumulative(lines: &[crate::report::Line]) -> Vec<Series> {
         .collect()
 }
 
+/// For the events that can end: when they are in effect, and how often they start.
+fn spells_section(page: &mut Page, axis: &XAxis, report: &Report) {
+    let ending: Vec<(&crate::report::Line, &crate::report::Activity)> = report
+        .events
+        .iter()
+        .filter_map(|l| Some((l, l.activity.as_ref()?)))
+        .collect();
+    if ending.is_empty() {
+        return;
+    }
+    let series: Vec<Series> = ending
+        .iter()
+        .map(|(l, a)| Series {
+            label: l.label.clone(),
+            values: a.in_effect[1..].to_vec(),
+        })
+        .collect();
+    let rows: Vec<Vec<String>> = ending
+        .iter()
+        .map(|(l, a)| {
+            vec![
+                l.label.clone(),
+                l.estimate.probability.map(percent).unwrap_or_default(),
+                format!("{:.2}", a.expected_starts),
+                a.starts_interval
+                    .map(|(low, high)| format!("{low:.2} - {high:.2}"))
+                    .unwrap_or_else(|| "exact".into()),
+            ]
+        })
+        .collect();
+    page.section(
+        "Events that end: in effect over time",
+        &(svg::lines(
+            "Probability that each event is in effect",
+            axis,
+            &series,
+            "probability",
+        ) + &table(
+            &["event", "ever starts", "expected starts", "95% interval"],
+            &rows,
+            1,
+        ) + "<p class=\"meta\">A path that ended keeps the state it ended in.</p>"),
+    );
+}
+
 /// The report of a `run` or `exact`.
 pub fn run(loaded: &Loaded, report: &Report, more: &[(String, String)]) -> Vec<u8> {
     let model = &loaded.model;
@@ -212,6 +257,7 @@ pub fn run(loaded: &Loaded, report: &Report, more: &[(String, String)]) -> Vec<u
             "probability",
         ),
     );
+    spells_section(&mut page, &axis, report);
     let columns: Vec<String> = model.outcomes().iter().map(|o| o.label.clone()).collect();
     let (labels, values): (Vec<String>, Vec<Vec<Option<f64>>>) = report
         .conditional

@@ -3,7 +3,9 @@
 //! Layout (see docs/prism-export.md):
 //!
 //! - `step_counter`: `t` runs from 1 to H+1; t = H+1 means that the horizon has passed.
-//! - one module `event_<id>` per event, with a boolean `e_<id>` (the event has happened);
+//! - one module `event_<id>` per event, with a boolean `e_<id>` (the event is in effect; for an
+//!   event that cannot end, it has happened), and for an event that can end a boolean
+//!   `ever_<id>` (it has ever started);
 //! - `outcome`: `o` is 0 while the path runs, else the 1-based number of its outcome.
 //!
 //! Every module moves on the one action `[step]`, so that one transition of the chain is one
@@ -12,7 +14,7 @@
 //! the states with o > 0 loop on themselves. After step H the outcome module picks the
 //! horizon outcome by the ordered rules in one more transition.
 //!
-//! Labels: `"<event id>"` holds once the event has happened, `"<outcome id>"` once the path
+//! Labels: `"<event id>"` holds once the event has happened (started, for one that can end), `"<outcome id>"` once the path
 //! ended in that outcome, so `P=? [F "ceasefire"]` is the probability of the outcome.
 
 use crate::model::{Hazard, Model};
@@ -41,8 +43,18 @@ fn comment(text: &str) -> String {
         .collect()
 }
 
+/// The variable of state bit `bit`: an event in effect, or the ever bit of one that can end.
 fn event_var(model: &Model, bit: u8) -> String {
-    format!("e_{}", model.events()[bit as usize].id)
+    let n = model.events().len();
+    match (0..n).find(|&e| model.ever_bit(e) == bit) {
+        Some(e) if e != usize::from(bit) => format!("ever_{}", model.events()[e].id),
+        _ => format!("e_{}", model.events()[bit as usize].id),
+    }
+}
+
+/// The variable that holds once event `e` has ever happened.
+fn ever_var(model: &Model, e: usize) -> String {
+    event_var(model, model.ever_bit(e))
 }
 
 /// A condition as a PRISM boolean expression over the event variables.
@@ -101,10 +113,17 @@ fn eligibility(model: &Model, hazard: &Hazard) -> Vec<String> {
 /// modifier factors `f_<id>`): the odds p/(1-p) multiplied by F, that is p' = p*F/(1-p+p*F),
 /// written as 1/(1 + (1-p)/(p*F)) so that, as in [`crate::model::adjust_odds`], a product too
 /// large for a double gives 1 rather than inf/inf.
-fn probability_formulas(out: &mut String, model: &Model, id: &str, hazard: &Hazard) {
+///
+/// The end of an event that can end has its formulas named `q_<id>` and `g_<id>` instead.
+fn probability_formulas(out: &mut String, model: &Model, name: Names<'_>, hazard: &Hazard) {
+    let Names {
+        probability: p_name,
+        factor: f_name,
+        id,
+    } = name;
     let p = number(hazard.p());
     if hazard.modifiers().is_empty() || hazard.p() <= 0.0 || hazard.p() >= 1.0 {
-        writeln!(out, "formula p_{id} = {p};").unwrap();
+        writeln!(out, "formula {p_name}_{id} = {p};").unwrap();
         return;
     }
     let factors: Vec<String> = hazard
@@ -122,12 +141,30 @@ fn probability_formulas(out: &mut String, model: &Model, id: &str, hazard: &Haza
         )
         .unwrap();
     }
-    writeln!(out, "formula f_{id} = ({});", factors.join(" * ")).unwrap();
+    writeln!(out, "formula {f_name}_{id} = ({});", factors.join(" * ")).unwrap();
     writeln!(
         out,
-        "formula p_{id} = (1 / (1 + (1 - {p}) / ({p} * f_{id})));"
+        "formula {p_name}_{id} = (1 / (1 + (1 - {p}) / ({p} * {f_name}_{id})));"
     )
     .unwrap();
+}
+
+/// The formula names of one hazard: `<probability>_<id>` and `<factor>_<id>`.
+#[derive(Clone, Copy)]
+struct Names<'a> {
+    probability: &'static str,
+    factor: &'static str,
+    id: &'a str,
+}
+
+impl<'a> Names<'a> {
+    fn start(id: &'a str) -> Names<'a> {
+        Names {
+            probability: "p",
+            factor: "f",
+            id,
+        }
+    }
 }
 
 /// The label names: the ids themselves, except that an id PRISM reserves gets a prefix (and
@@ -260,14 +297,49 @@ pub fn to_prism_with_notes(model: &Model, notes: &[String]) -> String {
             .unwrap();
             continue;
         }
-        probability_formulas(w, model, id, &event.hazard);
+        probability_formulas(w, model, Names::start(id), &event.hazard);
         let mut go = vec!["running".to_string(), format!("!e_{id}")];
+        if !event.recurs && event.ends.is_some() {
+            go.push(format!("!ever_{id}"));
+        }
         go.extend(eligibility(model, &event.hazard));
         writeln!(w, "formula go_{id} = ({});", all_of(go)).unwrap();
+        let Some(ends) = event.ends.as_ref().filter(|h| h.p() > 0.0) else {
+            let (ever, marks) = match event.ends {
+                Some(_) => (
+                    format!("\n  ever_{id} : bool init false;"),
+                    format!(" & (ever_{id}' = true)"),
+                ),
+                None => (String::new(), String::new()),
+            };
+            writeln!(
+                w,
+                "module event_{id}\n  e_{id} : bool init false;{ever}\n  [step] go_{id} -> p_{id} : \
+                 (e_{id}' = true){marks} + 1 - p_{id} : true;\n  [step] !go_{id} -> true;\nendmodule"
+            )
+            .unwrap();
+            continue;
+        };
+        let names = Names {
+            probability: "q",
+            factor: "g",
+            id,
+        };
         writeln!(
             w,
-            "module event_{id}\n  e_{id} : bool init false;\n  [step] go_{id} -> p_{id} : \
-             (e_{id}' = true) + 1 - p_{id} : true;\n  [step] !go_{id} -> true;\nendmodule"
+            "// it ends with probability q_{id} per step while in effect"
+        )
+        .unwrap();
+        probability_formulas(w, model, names, ends);
+        let mut stop = vec!["running".to_string(), format!("e_{id}")];
+        stop.extend(eligibility(model, ends));
+        writeln!(w, "formula stop_{id} = ({});", all_of(stop)).unwrap();
+        writeln!(
+            w,
+            "module event_{id}\n  e_{id} : bool init false;\n  ever_{id} : bool init false;\n  \
+             [step] go_{id} -> p_{id} : (e_{id}' = true) & (ever_{id}' = true) + 1 - p_{id} : \
+             true;\n  [step] stop_{id} -> q_{id} : (e_{id}' = false) + 1 - q_{id} : true;\n  \
+             [step] !go_{id} & !stop_{id} -> true;\nendmodule"
         )
         .unwrap();
     }
@@ -287,7 +359,7 @@ pub fn to_prism_with_notes(model: &Model, notes: &[String]) -> String {
         }
         let id = &outcome.id;
         writeln!(w, "// outcome {id}: {}", comment(&outcome.label)).unwrap();
-        probability_formulas(w, model, id, hazard);
+        probability_formulas(w, model, Names::start(id), hazard);
         let mut eligible = vec!["running".to_string()];
         eligible.extend(eligibility(model, hazard));
         writeln!(w, "formula h_{id} = ({} ? p_{id} : 0);", all_of(eligible)).unwrap();
@@ -347,8 +419,8 @@ pub fn to_prism_with_notes(model: &Model, notes: &[String]) -> String {
     .unwrap();
 
     writeln!(w).unwrap();
-    for (event, name) in model.events().iter().zip(&labels) {
-        writeln!(w, "label \"{name}\" = e_{};", event.id).unwrap();
+    for (e, name) in labels.iter().take(model.events().len()).enumerate() {
+        writeln!(w, "label \"{name}\" = {};", ever_var(model, e)).unwrap();
     }
     for (i, name) in labels[model.events().len()..].iter().enumerate() {
         writeln!(w, "label \"{name}\" = (o = {});", i + 1).unwrap();

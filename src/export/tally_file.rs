@@ -13,6 +13,9 @@
 //! outcome <id> <count at step 0> ... <count at step horizon>     (one line per outcome)
 //! event <id> <count at step 0> ... <count at step horizon>       (one line per event)
 //! joint <outcome id> <count with event 1> ... <count with event E> (one line per outcome)
+//! starts <id> <count at step 0> ... <count at step horizon>      (one line per event that
+//! ends <id> <count at step 0> ... <count at step horizon>        can end, each with these
+//! starts_squared <id> <sum over paths of its starts squared>     three lines, in event order)
 //! sha256 <SHA-256 of every byte before this line>
 //! ```
 
@@ -60,6 +63,12 @@ pub fn write(model: &Model, tally: &Tally, of: &TallyOf) -> String {
     }
     for (o, outcome) in model.outcomes().iter().enumerate() {
         counts_line(&mut out, "joint", &outcome.id, tally.joint_row(o));
+    }
+    for (j, &e) in tally.ending().iter().enumerate() {
+        let id = &model.events()[e].id;
+        counts_line(&mut out, "starts", id, tally.starts_by_step(j));
+        counts_line(&mut out, "ends", id, tally.ends_by_step(j));
+        let _ = writeln!(out, "starts_squared {id} {}", tally.starts_squared(j));
     }
     let checksum = sha256_hex(&out);
     let _ = writeln!(out, "sha256 {checksum}");
@@ -170,10 +179,32 @@ pub fn read(model: &Model, text: &str) -> Result<(TallyOf, Tally), String> {
     let outcome_rows = rows("outcome", &outcome_ids, steps)?;
     let event_rows = rows("event", &event_ids, steps)?;
     let joint_rows = rows("joint", &outcome_ids, event_ids.len())?;
+    let mut spells = Vec::new();
+    for e in crate::model::bits(model.ends_mask()) {
+        let id = event_ids[e];
+        let starts = lines.counts("starts", id, steps)?;
+        let ends = lines.counts("ends", id, steps)?;
+        let squared = match lines.next("starts_squared")?.as_slice() {
+            ["starts_squared", i, value] if *i == id => value
+                .parse::<u128>()
+                .ok()
+                .filter(|_| value.bytes().all(|b| b.is_ascii_digit()))
+                .ok_or_else(|| lines.error(format!("'{value}' is not a whole number")))?,
+            _ => return Err(lines.error(format!("expected 'starts_squared {id} <count>'"))),
+        };
+        spells.push((starts, ends, squared));
+    }
     if let Some((i, line)) = lines.lines.find(|(_, l)| !l.starts_with('#')) {
         return Err(format!("line {}: unexpected '{line}'", i + 1));
     }
-    let tally = Tally::from_counts(model, of.paths, &outcome_rows, &event_rows, &joint_rows)?;
+    let tally = Tally::from_counts(
+        model,
+        of.paths,
+        &outcome_rows,
+        &event_rows,
+        &joint_rows,
+        &spells,
+    )?;
     Ok((of, tally))
 }
 
@@ -208,6 +239,33 @@ mod tests {
         let text = write(&model, &tally, &of(3000));
         assert!(text.starts_with("pathcast-tally 1\n"));
         assert_eq!(read(&model, &text).unwrap(), (of(3000), tally));
+    }
+
+    #[test]
+    fn a_tally_of_events_that_end_reads_back_exactly() {
+        let model = crate::scenario::load_preset(
+            "baseline",
+            &[
+                "events.meeting.ends.p=0.3".into(),
+                "events.sanctions.ends.p=0.1".into(),
+            ],
+        )
+        .unwrap()
+        .model;
+        let tally = tally_serial(&model, 7, 0, 5000);
+        let text = write(&model, &tally, &of(5000));
+        assert!(text.contains("\nstarts meeting 0 "));
+        assert!(text.contains("\nstarts_squared sanctions "));
+        assert_eq!(read(&model, &text).unwrap(), (of(5000), tally));
+        // A count of ends beyond the starts is refused.
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("ends meeting"))
+            .unwrap();
+        let mut words: Vec<&str> = line.split(' ').collect();
+        words[3] = "999999";
+        let changed = resealed(&text.replacen(line, &words.join(" "), 1));
+        assert!(read(&model, &changed).unwrap_err().contains("inconsistent"));
     }
 
     #[test]

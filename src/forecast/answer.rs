@@ -150,7 +150,7 @@ pub fn exact_curves(
     let mut at_ended = vec![vec![0.0; width]; n];
     let mut states: Vec<u64> = vec![0];
     let mut masses: Vec<f64> = vec![1.0; stride];
-    let mut next = Next::new(model.events().len(), stride);
+    let mut next = Next::new(model.state_bits(), stride);
     let mut hazards = StepHazards::default();
     let (mut list, mut scratch) = (Vec::new(), Vec::new());
     let mut named: Vec<(usize, f64)> = Vec::new();
@@ -165,28 +165,27 @@ pub fn exact_curves(
             let total_hazard: f64 = hazards.outcomes.iter().map(|&(_, h)| h).sum();
             if survive > 0.0 {
                 exact::subsets_into(&hazards.events, &mut list, &mut scratch);
-                for &(new, w) in &list {
-                    next.add(state | new, survive * w, mass);
+                for &(changed, w) in &list {
+                    next.add(model.apply(state, changed), survive * w, mass);
                 }
             }
-            // What ends at this step ends with this step's new events (independent of the
-            // outcome given the state), in the state (state | new, o). Whether a question holds
-            // there depends only on the new events it names, so only their subsets are listed.
+            // What ends at this step ends with this step's changes (independent of the outcome
+            // given the state), in the state they lead to. Whether a question holds there
+            // depends only on the changes of the events it names (or whose ever(...) it names),
+            // so only their subsets are listed.
             if !hazards.outcomes.is_empty() {
                 for (q, question) in questions.iter().enumerate() {
+                    let names = question.events();
+                    let named_by =
+                        |e: usize| names >> e & 1 == 1 || names >> model.ever_bit(e) & 1 == 1;
                     named.clear();
-                    named.extend(
-                        hazards
-                            .events
-                            .iter()
-                            .filter(|&&(e, _)| question.events() >> e & 1 == 1),
-                    );
+                    named.extend(hazards.events.iter().filter(|&&(e, _)| named_by(e)));
                     exact::subsets_into(&named, &mut list, &mut scratch);
                     let mut holds = 0.0;
                     for &(o, h) in &hazards.outcomes {
                         let ends = (1.0 - survive) * h / total_hazard;
-                        for &(new, w) in &list {
-                            if question.holds(state | new, Some(o)) {
+                        for &(changed, w) in &list {
+                            if question.holds(model.apply(state, changed), Some(o)) {
                                 holds += ends * w;
                             }
                         }
@@ -257,35 +256,33 @@ impl Counts {
     pub fn add(&mut self, model: &Model, questions: &[Question], record: &PathRecord) {
         self.paths += 1;
         let horizon = model.horizon();
-        let mut changes: Vec<u32> = record
-            .event_steps
-            .iter()
-            .copied()
-            .filter(|&t| t > 0)
-            .collect();
-        changes.push(record.step);
-        changes.sort_unstable();
-        changes.dedup();
+        let changes = record.all_changes(model);
+        let mut boundaries: Vec<u32> = changes.iter().map(|&(t, _)| t).collect();
+        boundaries.push(record.step);
+        boundaries.sort_unstable();
+        boundaries.dedup();
         // Runs [from, to] of constant state: before the first change, then from each change.
-        let mut runs = Vec::with_capacity(changes.len() + 1);
-        if changes[0] > 1 {
-            runs.push((1, changes[0] - 1));
+        let mut runs = Vec::with_capacity(boundaries.len() + 1);
+        if boundaries[0] > 1 {
+            runs.push((1, boundaries[0] - 1));
         }
-        for (i, &from) in changes.iter().enumerate() {
-            let to = changes.get(i + 1).map_or(horizon, |&next| next - 1);
+        for (i, &from) in boundaries.iter().enumerate() {
+            let to = boundaries.get(i + 1).map_or(horizon, |&next| next - 1);
             runs.push((from, to));
         }
+        let (mut state, mut applied) = (0u64, 0);
         let states: Vec<(u32, u32, u64, Option<usize>)> = runs
             .iter()
             .map(|&(from, to)| {
-                let happened = record
-                    .event_steps
-                    .iter()
-                    .enumerate()
-                    .filter(|&(_, &t)| t > 0 && t <= from)
-                    .fold(0u64, |set, (e, _)| set | 1 << e);
+                // A run begins at a step with changes, or before any: apply that step's.
+                let mut changed = 0u64;
+                while applied < changes.len() && changes[applied].0 <= from {
+                    changed |= 1 << changes[applied].1;
+                    applied += 1;
+                }
+                state = model.apply(state, changed);
                 let outcome = (from >= record.step).then_some(record.outcome);
-                (from, to, happened, outcome)
+                (from, to, state, outcome)
             })
             .collect();
         for (q, question) in questions.iter().enumerate() {

@@ -1,8 +1,8 @@
 //! Questions: a condition over events and outcomes, and a deadline.
 //!
-//! The state of a path at the end of step t is (the events that happened at steps 1..=t, the
-//! outcome if it happened at a step <= t). Events never un-happen, and an outcome ends the path,
-//! so after its step the state stays as it was, outcome included, to the horizon; a path that
+//! The state of a path at the end of step t is (the events in effect and those that ever
+//! started, after steps 1..=t; the outcome if it happened at a step <= t). An outcome ends the
+//! path, so after its step the state stays as it was, outcome included, to the horizon; a path that
 //! reaches the horizon gets its horizon outcome at the end of step H. A question's condition is
 //! evaluated on that state. With `by` it asks whether the condition holds at the end of some
 //! step 1..=d; with `at`, whether it holds at the end of step d. A condition with `not` can hold
@@ -201,11 +201,16 @@ impl fmt::Display for QuestionError {
 /// Parses a condition over the events and outcomes of `model`.
 fn parse_condition(model: &Model, text: &str) -> Result<Condition, QuestionError> {
     let unknown = Cell::new(false);
-    let resolve = |id: &str| -> Result<u8, String> {
+    let resolve = |id: &str, ever: bool| -> Result<u8, String> {
         if let Some(e) = model.events().iter().position(|e| e.id == id) {
-            return Ok(e as u8);
+            return Ok(if ever { model.ever_bit(e) } else { e as u8 });
         }
         if let Some(o) = model.outcomes().iter().position(|o| o.id == id) {
+            if ever {
+                return Err(format!(
+                    "'{id}' is an outcome; ever(...) takes an event (an outcome ends the path, so                      it has happened once it has)"
+                ));
+            }
             return Ok(OUTCOME_BIT + o as u8);
         }
         unknown.set(true);

@@ -68,6 +68,17 @@ pub fn render(loaded: &Loaded) -> String {
         let mut row = vec![event.id.clone(), event.label.clone()];
         row.extend(hazard_cells(model, &event.hazard));
         events.push(row);
+        // An event that can end: a row for its end, under it.
+        if let Some(ends) = &event.ends {
+            let again = if event.recurs {
+                "may start again"
+            } else {
+                "never starts again"
+            };
+            let mut row = vec![String::new(), format!("... ends while in effect ({again})")];
+            row.extend(hazard_cells(model, ends));
+            events.push(row);
+        }
     }
     text.push_str(&format!(
         "\nEvents ({}):\n{}",

@@ -22,9 +22,12 @@ pub fn render(model: &Model, seed: u64, path: u64) -> String {
     );
     let mut happened = 0u64;
     let mut quiet_since = 1;
+    let changes = record.all_changes(model);
     for t in 1..=record.step {
-        let new: Vec<usize> = (0..model.events().len())
-            .filter(|&e| record.event_steps[e] == t)
+        let new: Vec<usize> = changes
+            .iter()
+            .filter(|&&(at, _)| at == t)
+            .map(|&(_, e)| usize::from(e))
             .collect();
         let outcome_now = t == record.step && !record.by_horizon;
         if new.is_empty() && !outcome_now {
@@ -41,16 +44,24 @@ pub fn render(model: &Model, seed: u64, path: u64) -> String {
                 .find(|&&(i, _)| i == e)
                 .map_or(0.0, |&(_, p)| p)
         };
+        let mut changed = 0u64;
         for &e in &new {
+            // Only an event that can end says whether it starts or ends.
+            let how = match (model.events()[e].ends.is_some(), happened >> e & 1 == 1) {
+                (false, _) => "",
+                (true, false) => "starts: ",
+                (true, true) => "ends: ",
+            };
             text.push_str(&format!(
-                "{}: {} [{}] (chance at this step {})\n",
+                "{}: {how}{} [{}] (chance at this step {})\n",
                 model.describe_step(t),
                 printable(&model.events()[e].label),
                 model.events()[e].id,
                 percent(chance(e))
             ));
-            happened |= 1 << e;
+            changed |= 1 << e;
         }
+        happened = model.apply(happened, changed);
         if outcome_now {
             let o = record.outcome;
             let h = hazards

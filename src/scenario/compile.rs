@@ -55,9 +55,13 @@ impl Checker<'_> {
     }
 
     fn condition(&self, loc: &Loc<String>, key: &str) -> Result<Condition, ScenarioError> {
-        let resolve = |id: &str| -> Result<u8, String> {
+        let resolve = |id: &str, ever: bool| -> Result<u8, String> {
             if let Some(index) = self.document.events.get_index_of(id) {
-                Ok(index as u8)
+                Ok(if ever {
+                    ever_bit(self.document, index)
+                } else {
+                    index as u8
+                })
             } else if self.document.outcomes.contains_key(id) {
                 Err(format!(
                     "'{id}' is an outcome; conditions name events only (a path ends at its \
@@ -191,6 +195,76 @@ impl Checker<'_> {
     }
 }
 
+/// The state bit of `ever(event)`, as [`Model`] numbers them: the event's own bit if it cannot
+/// end, else the next bit after the events in the order of the events that can end.
+fn ever_bit(document: &Document, event: usize) -> u8 {
+    let events = &document.events;
+    if events[event].ends.is_none() {
+        return event as u8;
+    }
+    let before = events
+        .values()
+        .take(event)
+        .filter(|e| e.ends.is_some())
+        .count();
+    (events.len() + before) as u8
+}
+
+/// Checks what only an event may say: how it ends, and whether it recurs.
+fn check_ends(
+    c: &Checker<'_>,
+    key: &str,
+    event: &EventDoc,
+    is_event: bool,
+) -> Result<(), ScenarioError> {
+    if !is_event {
+        if let Some(ends) = &event.ends {
+            let why = "an outcome ends the path, so it cannot end itself";
+            return Err(match &ends.p {
+                Some(loc) => c.error(loc, &format!("{key}.ends.p"), why),
+                None => c.at_id(event, &format!("{key}.ends"), why),
+            });
+        }
+        if let Some(loc) = &event.recurs {
+            return Err(c.error(
+                loc,
+                &format!("{key}.recurs"),
+                "an outcome ends the path, so it cannot recur",
+            ));
+        }
+        return Ok(());
+    }
+    let Some(ends) = &event.ends else {
+        if let Some(loc) = &event.recurs {
+            return Err(c.error(
+                loc,
+                &format!("{key}.recurs"),
+                "only an event that can end can start again: give it an [ends] table",
+            ));
+        }
+        return Ok(());
+    };
+    let key = format!("{key}.ends");
+    if let Some(loc) = &ends.label {
+        return Err(c.error(
+            loc,
+            &format!("{key}.label"),
+            "an end has no label of its own",
+        ));
+    }
+    if let Some(loc) = &ends.recurs {
+        return Err(c.error(
+            loc,
+            &format!("{key}.recurs"),
+            "recurs belongs to the event, not to its end",
+        ));
+    }
+    if ends.ends.is_some() {
+        return Err(c.at_id(event, &format!("{key}.ends"), "an end cannot end"));
+    }
+    Ok(())
+}
+
 fn check_id(c: &Checker<'_>, id: &str, kind: &str, event: &EventDoc) -> Result<(), ScenarioError> {
     let valid = id.chars().next().is_some_and(|ch| ch.is_ascii_alphabetic())
         && id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
@@ -310,13 +384,25 @@ pub fn compile(document: &Document, sources: &Sources) -> Result<Model, Scenario
         Some(loc) => return Err(c.error(loc, "scenario.seed", "the seed must be >= 0")),
     };
 
-    if let Some((id, event)) = document.events.get_index(MAX_EVENTS) {
+    let state_bits = |n: usize| {
+        let ending = document
+            .events
+            .values()
+            .take(n)
+            .filter(|e| e.ends.is_some());
+        n + ending.count()
+    };
+    if let Some(n) = (1..=document.events.len()).find(|&n| state_bits(n) > MAX_EVENTS) {
+        let (id, event) = document
+            .events
+            .get_index(n - 1)
+            .expect("n is at most the count");
         return Err(c.at_id(
             event,
             &format!("events.{id}"),
             format!(
-                "event number {} of {}; a scenario has at most {MAX_EVENTS} events",
-                MAX_EVENTS + 1,
+                "event number {n} of {}; a scenario has at most {MAX_EVENTS} events, counting \
+                 one more for each event that can end (it needs a bit for ever(...))",
                 document.events.len()
             ),
         ));
@@ -349,10 +435,29 @@ pub fn compile(document: &Document, sources: &Sources) -> Result<Model, Scenario
             )
         })?;
         let p = c.probability(p_loc, &format!("{key}.p"))?;
+        let hazard = c.hazard(event, &key, p, horizon)?;
+        check_ends(&c, &key, event, true)?;
+        let ends = match &event.ends {
+            Some(ends) => {
+                let key = format!("{key}.ends");
+                let p_loc = ends.p.as_ref().ok_or_else(|| {
+                    c.at_id(
+                        event,
+                        &format!("{key}.p"),
+                        "missing; give the probability per step that it ends while in effect",
+                    )
+                })?;
+                let p = c.probability(p_loc, &format!("{key}.p"))?;
+                Some(c.hazard(ends, &key, p, horizon)?)
+            }
+            None => None,
+        };
         events.push(Event {
             id: id.clone(),
             label,
-            hazard: c.hazard(event, &key, p, horizon)?,
+            hazard,
+            ends,
+            recurs: event.recurs.as_ref().is_none_or(|r| r.value),
         });
     }
 
@@ -370,6 +475,7 @@ pub fn compile(document: &Document, sources: &Sources) -> Result<Model, Scenario
     for (id, outcome) in &document.outcomes {
         check_id(&c, id, "outcomes", outcome)?;
         let key = format!("outcomes.{id}");
+        check_ends(&c, &key, outcome, false)?;
         let label = c
             .text(&outcome.label, &format!("{key}.label"))?
             .ok_or_else(|| {

@@ -5,8 +5,12 @@
 //! ```text
 //! or_expr  := and_expr ("or" and_expr)*
 //! and_expr := unary ("and" unary)*
-//! unary    := "not" unary | "(" or_expr ")" | "true" | "false" | event_id
+//! unary    := "not" unary | "(" or_expr ")" | "true" | "false" | "ever" "(" event_id ")"
+//!           | event_id
 //! ```
+//!
+//! An event id holds while the event is in effect; `ever(id)` holds once it has ever started
+//! (for an event that never ends, the two are the same).
 
 use std::fmt;
 
@@ -214,15 +218,16 @@ struct Parser<'a, 'r> {
     text: &'a str,
     tokens: Vec<(usize, Token<'a>)>,
     position: usize,
-    resolve: &'r dyn Fn(&str) -> Result<u8, String>,
+    resolve: &'r Resolve<'r>,
 }
+
+/// Resolves an event id to the bit a condition tests: `(id, false)` for the event being in
+/// effect, `(id, true)` for `ever(id)`. Returns a message saying why the id is not allowed.
+pub type Resolve<'a> = dyn Fn(&str, bool) -> Result<u8, String> + 'a;
 
 /// Parses `text`, resolving each event id with `resolve` (which returns the event's bit or
 /// a message saying why the id is not allowed).
-pub fn parse(
-    text: &str,
-    resolve: &dyn Fn(&str) -> Result<u8, String>,
-) -> Result<Condition, ConditionError> {
+pub fn parse(text: &str, resolve: &Resolve<'_>) -> Result<Condition, ConditionError> {
     let tokens = tokenize(text)?;
     if tokens.is_empty() {
         return Err(ConditionError {
@@ -273,6 +278,13 @@ impl<'a> Parser<'a, '_> {
         } else {
             false
         }
+    }
+
+    fn resolved(&self, at: usize, id: &str, ever: bool) -> Result<u8, ConditionError> {
+        (self.resolve)(id, ever).map_err(|message| ConditionError {
+            column: self.text[..at].chars().count() + 1,
+            message,
+        })
     }
 
     fn or_expr(&mut self, depth: usize) -> Result<Condition, ConditionError> {
@@ -330,11 +342,23 @@ impl<'a> Parser<'a, '_> {
                 Ok(Condition::Const(false))
             }
             Token::Word("and" | "or") => Err(self.error_here("expected an event id, 'not' or '('")),
+            Token::Word("ever")
+                if self.tokens.get(self.position + 1).map(|t| &t.1) == Some(&Token::Open) =>
+            {
+                self.position += 2;
+                let Some(&(at, Token::Word(id))) = self.tokens.get(self.position) else {
+                    return Err(self.error_here("expected an event id inside ever(...)"));
+                };
+                let bit = self.resolved(at, id, true)?;
+                self.position += 1;
+                if self.peek() != Some(&Token::Close) {
+                    return Err(self.error_here("expected ')' after ever(event"));
+                }
+                self.position += 1;
+                Ok(Condition::Happened(bit))
+            }
             Token::Word(id) => {
-                let bit = (self.resolve)(id).map_err(|message| ConditionError {
-                    column: self.text[..at].chars().count() + 1,
-                    message,
-                })?;
+                let bit = self.resolved(at, id, false)?;
                 self.position += 1;
                 Ok(Condition::Happened(bit))
             }
@@ -346,12 +370,14 @@ impl<'a> Parser<'a, '_> {
 mod tests {
     use super::*;
 
-    fn ids(id: &str) -> Result<u8, String> {
-        match id {
-            "a" => Ok(0),
-            "b" => Ok(1),
-            "c" => Ok(2),
-            other => Err(format!("unknown event id '{other}'")),
+    /// Events a, b, c; `ever(c)` is bit 3 (c ends), `ever(a)` is a itself.
+    fn ids(id: &str, ever: bool) -> Result<u8, String> {
+        match (id, ever) {
+            ("a", _) => Ok(0),
+            ("b", _) => Ok(1),
+            ("c", false) => Ok(2),
+            ("c", true) => Ok(3),
+            (other, _) => Err(format!("unknown event id '{other}'")),
         }
     }
 
@@ -441,13 +467,27 @@ mod tests {
     }
 
     #[test]
+    fn ever_names_its_own_bit_and_needs_its_parentheses() {
+        assert_eq!(parse("ever(c)", &ids).unwrap(), Condition::Happened(3));
+        assert_eq!(parse("ever ( a )", &ids).unwrap(), Condition::Happened(0));
+        assert!(eval("ever(c) and not c", 0b1000));
+        assert!(!eval("ever(c) and not c", 0b1100));
+        // `ever` without parentheses is an id like any other (unknown here).
+        assert!(parse("ever", &ids).unwrap_err().message.contains("'ever'"));
+        assert!(parse("ever(c", &ids).unwrap_err().message.contains("')'"));
+        assert!(parse("ever()", &ids).is_err());
+        assert!(parse("ever(not c)", &ids).is_err());
+    }
+
+    #[test]
     fn render_round_trips() {
-        let name = |bit: u8| ["a", "b", "c"][bit as usize].to_string();
+        let name = |bit: u8| ["a", "b", "c", "ever(c)"][bit as usize].to_string();
         for text in [
             "a or b and c",
             "not (a or b)",
             "(a or b) and not c",
             "a and b and c",
+            "ever(c) and not c",
         ] {
             let parsed = parse(text, &ids).unwrap();
             let again = parse(&parsed.render(&name), &ids).unwrap();

@@ -230,6 +230,58 @@ pub struct EventDoc {
     pub when: Option<Loc<String>>,
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub modifiers: IndexMap<String, ModifierDoc>,
+    /// Whether an event that ended may start again (default: it may).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recurs: Option<Loc<bool>>,
+    /// How an event in effect ends: `p`, `window`, `when` and `modifiers` as for a start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ends: Option<Box<EventDoc>>,
+}
+
+impl EventDoc {
+    fn set_source(&mut self, source: usize) {
+        mark(&mut self.at, source);
+        mark(&mut self.label, source);
+        mark(&mut self.p, source);
+        mark(&mut self.window, source);
+        mark(&mut self.when, source);
+        mark(&mut self.recurs, source);
+        for modifier in self.modifiers.values_mut() {
+            mark(&mut modifier.when, source);
+            mark(&mut modifier.factor, source);
+        }
+        if let Some(ends) = &mut self.ends {
+            ends.set_source(source);
+        }
+    }
+
+    /// Lays `over` on top of this event, key by key (see [`Document::overlay`]).
+    fn overlay(&mut self, over: EventDoc) {
+        if self.at.is_none() {
+            self.at = over.at;
+        }
+        replace(&mut self.label, over.label);
+        replace(&mut self.p, over.p);
+        replace(&mut self.window, over.window);
+        replace(&mut self.when, over.when);
+        replace(&mut self.recurs, over.recurs);
+        for (name, modifier) in over.modifiers {
+            let m = self.modifiers.entry(name).or_default();
+            replace(&mut m.when, modifier.when);
+            replace(&mut m.factor, modifier.factor);
+        }
+        if let Some(ends) = over.ends {
+            self.ends
+                .get_or_insert_with(Default::default)
+                .overlay(*ends);
+        }
+    }
+}
+
+fn mark<T>(loc: &mut Option<Loc<T>>, source: usize) {
+    if let Some(loc) = loc {
+        loc.source = source;
+    }
 }
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
@@ -278,11 +330,6 @@ pub struct TargetDoc {
 impl Document {
     /// Records that every value in this document came from source `source`.
     pub fn set_source(&mut self, source: usize) {
-        fn mark<T>(loc: &mut Option<Loc<T>>, source: usize) {
-            if let Some(loc) = loc {
-                loc.source = source;
-            }
-        }
         mark(&mut self.extends, source);
         let m = &mut self.scenario;
         mark(&mut m.id, source);
@@ -295,15 +342,7 @@ impl Document {
         mark(&mut m.paths, source);
         mark(&mut m.seed, source);
         for event in self.events.values_mut().chain(self.outcomes.values_mut()) {
-            mark(&mut event.at, source);
-            mark(&mut event.label, source);
-            mark(&mut event.p, source);
-            mark(&mut event.window, source);
-            mark(&mut event.when, source);
-            for modifier in event.modifiers.values_mut() {
-                mark(&mut modifier.when, source);
-                mark(&mut modifier.factor, source);
-            }
+            event.set_source(source);
         }
         mark(&mut self.horizon.rules, source);
         if let Some(rules) = &mut self.horizon.rules {
@@ -354,18 +393,6 @@ fn replace<T>(base: &mut Option<T>, over: Option<T>) {
 
 fn overlay_events(base: &mut IndexMap<String, EventDoc>, over: IndexMap<String, EventDoc>) {
     for (id, event) in over {
-        let target = base.entry(id).or_default();
-        if target.at.is_none() {
-            target.at = event.at;
-        }
-        replace(&mut target.label, event.label);
-        replace(&mut target.p, event.p);
-        replace(&mut target.window, event.window);
-        replace(&mut target.when, event.when);
-        for (name, modifier) in event.modifiers {
-            let m = target.modifiers.entry(name).or_default();
-            replace(&mut m.when, modifier.when);
-            replace(&mut m.factor, modifier.factor);
-        }
+        base.entry(id).or_default().overlay(event);
     }
 }

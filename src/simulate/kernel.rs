@@ -35,7 +35,7 @@
 //! whose window, condition or modifiers changed. Both give the same draws, so which states
 //! are cached (which depends on the other paths a thread ran) changes nothing.
 
-use crate::model::{bits, Model};
+use crate::model::{bits, Hazard, Model, MAX_EVENTS};
 use rand::RngCore;
 
 /// Thresholds are 53-bit fixed point: a draw `u` in [0, 2^53) passes `threshold` when
@@ -328,18 +328,52 @@ pub struct PathRecord {
     pub outcome: usize,
     /// The step of the outcome (the horizon for a horizon outcome).
     pub step: u32,
-    /// The set of events that happened.
+    /// The state at the end: the events in effect, and the ever bits (see [`crate::model`]).
     pub happened: u64,
+    /// The events that ever started.
+    pub ever: u64,
     /// Whether the path reached the horizon (its outcome then comes from the horizon rules).
     pub by_horizon: bool,
-    /// The step at which each event happened, 0 if it did not.
+    /// The step at which each event first started, 0 if it never did.
     pub event_steps: Vec<u32>,
+    /// Each start and end of an event that can end, as (step, event), in order.
+    pub changes: Vec<(u32, u8)>,
 }
 
 impl PathRecord {
-    /// The memory a record of `model` holds, in bytes (with the allocator's bookkeeping).
+    /// The memory a record of `model` holds, in bytes (with the allocator's bookkeeping): at
+    /// most one change per event that can end per step.
     pub fn bytes(model: &Model) -> usize {
-        std::mem::size_of::<PathRecord>() + model.events().len() * std::mem::size_of::<u32>() + 16
+        let changes = (model.ends_mask().count_ones() as usize * model.horizon() as usize)
+            .next_power_of_two();
+        std::mem::size_of::<PathRecord>()
+            + model.events().len() * std::mem::size_of::<u32>()
+            + changes * std::mem::size_of::<(u32, u8)>()
+            + 32
+    }
+
+    /// Every change of the path, as (step, event), in order: the start of each event that
+    /// cannot end, and the starts and ends of those that can.
+    pub fn all_changes(&self, model: &Model) -> Vec<(u32, u8)> {
+        let ending = model.ends_mask();
+        let mut changes: Vec<(u32, u8)> = self
+            .event_steps
+            .iter()
+            .enumerate()
+            .filter(|&(e, &t)| t > 0 && ending >> e & 1 == 0)
+            .map(|(e, &t)| (t, e as u8))
+            .chain(self.changes.iter().copied())
+            .collect();
+        changes.sort_unstable();
+        changes
+    }
+
+    fn finish(&mut self, model: &Model, outcome: usize, step: u32, state: u64, by_horizon: bool) {
+        self.outcome = outcome;
+        self.step = step;
+        self.happened = state;
+        self.ever = model.ever(state);
+        self.by_horizon = by_horizon;
     }
 
     pub fn new(model: &Model) -> PathRecord {
@@ -348,8 +382,10 @@ impl PathRecord {
             outcome: 0,
             step: 0,
             happened: 0,
+            ever: 0,
             by_horizon: false,
             event_steps: vec![0; model.events().len()],
+            changes: Vec::new(),
         }
     }
 }
@@ -357,52 +393,59 @@ impl PathRecord {
 /// The probabilities of every event and outcome in one state, kept from jump to jump and
 /// updated for only what a jump changed.
 struct Hazards {
-    /// p by event and h by outcome (0 when not eligible), valid for `happened` in `segment`
-    /// once `valid`.
+    /// By event, the probability that it changes (starts, or ends if in effect), and h by
+    /// outcome (0 when not eligible), valid for `state` in `segment` once `valid`.
     events: Vec<f64>,
     outcomes: Vec<f64>,
     /// The events with p > 0.
     eligible: u64,
-    happened: u64,
+    state: u64,
     segment: usize,
     valid: bool,
-    /// By segment: the events and outcomes (as bit sets) whose window holds it.
-    events_in: Vec<u64>,
+    /// By segment: the events whose start window holds it, those whose end window holds it,
+    /// and the outcomes whose window holds it (as bit sets).
+    starts_in: Vec<u64>,
+    ends_in: Vec<u64>,
     outcomes_in: Vec<u64>,
-    /// By event bit: the events and outcomes whose probability reads it.
+    /// By state bit: the events and outcomes whose probability reads it.
     event_readers: Vec<u64>,
     outcome_readers: Vec<u64>,
 }
 
 impl Hazards {
     fn new(model: &Model) -> Hazards {
-        let within =
-            |window: (u32, u32), (first, _): (u32, u32)| window.0 <= first && first <= window.1;
-        let mut events_in = Vec::new();
-        let mut outcomes_in = Vec::new();
+        // The set of items whose hazard can happen in a segment (its window holds it, p > 0).
+        let in_segment = |hazards: &mut dyn Iterator<Item = Option<&Hazard>>,
+                          (first, _): (u32, u32)| {
+            hazards.enumerate().fold(0u64, |set, (i, h)| match h {
+                Some(h) if h.window().0 <= first && first <= h.window().1 && h.p() > 0.0 => {
+                    set | 1 << i
+                }
+                _ => set,
+            })
+        };
+        let (mut starts_in, mut ends_in, mut outcomes_in) = (Vec::new(), Vec::new(), Vec::new());
         for &segment in model.segments() {
-            let mut in_window = 0u64;
-            for (e, event) in model.events().iter().enumerate() {
-                if within(event.hazard.window(), segment) && event.hazard.p() > 0.0 {
-                    in_window |= 1 << e;
-                }
-            }
-            events_in.push(in_window);
-            let mut in_window = 0u64;
-            for (o, outcome) in model.outcomes().iter().enumerate() {
-                if let Some(h) = &outcome.hazard {
-                    if within(h.window(), segment) && h.p() > 0.0 {
-                        in_window |= 1 << o;
-                    }
-                }
-            }
-            outcomes_in.push(in_window);
+            let events = model.events();
+            starts_in.push(in_segment(
+                &mut events.iter().map(|e| Some(&e.hazard)),
+                segment,
+            ));
+            ends_in.push(in_segment(
+                &mut events.iter().map(|e| e.ends.as_ref()),
+                segment,
+            ));
+            let outcomes = model.outcomes();
+            outcomes_in.push(in_segment(
+                &mut outcomes.iter().map(|o| o.hazard.as_ref()),
+                segment,
+            ));
         }
         let n = model.events().len();
-        let mut event_readers = vec![0u64; n];
-        let mut outcome_readers = vec![0u64; n];
-        for (e, event) in model.events().iter().enumerate() {
-            for b in bits(event.hazard.reads()) {
+        let mut event_readers = vec![0u64; MAX_EVENTS];
+        let mut outcome_readers = vec![0u64; MAX_EVENTS];
+        for e in 0..n {
+            for b in bits(model.event_reads(e)) {
                 event_readers[b] |= 1 << e;
             }
         }
@@ -417,42 +460,51 @@ impl Hazards {
             events: vec![0.0; n],
             outcomes: vec![0.0; model.outcomes().len()],
             eligible: 0,
-            happened: 0,
+            state: 0,
             segment: 0,
             valid: false,
-            events_in,
+            starts_in,
+            ends_in,
             outcomes_in,
             event_readers,
             outcome_readers,
         }
     }
 
-    /// Makes these the hazards of `happened` in `segment`. The probabilities are computed as
+    /// Makes these the hazards of `state` in `segment`. The probabilities are computed as
     /// `Model::step_hazards` computes them, so they are the same numbers whichever way they
     /// were reached.
-    fn update(&mut self, model: &Model, happened: u64, segment: usize) {
+    fn update(&mut self, model: &Model, state: u64, segment: usize) {
         let all = |n: usize| if n == 0 { 0 } else { u64::MAX >> (64 - n) };
         let (all_events, all_outcomes) = (all(self.events.len()), all(self.outcomes.len()));
         let (stale_events, stale_outcomes) = if self.valid {
-            let changed = happened ^ self.happened;
+            // An event whose own bit changed now starts or ends instead.
+            let changed = state ^ self.state;
             let (mut events, mut outcomes) = (changed, 0u64);
             for b in bits(changed) {
                 events |= self.event_readers[b];
                 outcomes |= self.outcome_readers[b];
             }
+            let (old, new) = (self.segment, segment);
+            let moved = (self.starts_in[old] ^ self.starts_in[new])
+                | (self.ends_in[old] ^ self.ends_in[new]);
             (
-                events | (self.events_in[segment] ^ self.events_in[self.segment]),
-                outcomes | (self.outcomes_in[segment] ^ self.outcomes_in[self.segment]),
+                events | moved,
+                outcomes | (self.outcomes_in[old] ^ self.outcomes_in[new]),
             )
         } else {
             (all_events, all_outcomes)
         };
-        let events_in = self.events_in[segment] & !happened;
+        let (starts_in, ends_in) = (self.starts_in[segment], self.ends_in[segment]);
         for e in bits(stale_events & all_events) {
-            let p = if events_in >> e & 1 == 1 {
-                model.events()[e].hazard.probability_in_window(happened)
+            let window = if state >> e & 1 == 1 {
+                ends_in
             } else {
-                0.0
+                starts_in
+            };
+            let p = match model.change_hazard(e, state) {
+                Some(h) if window >> e & 1 == 1 => h.probability_in_window(state),
+                _ => 0.0,
             };
             self.events[e] = p;
             if p > 0.0 {
@@ -464,11 +516,11 @@ impl Hazards {
         let outcomes_in = self.outcomes_in[segment];
         for o in bits(stale_outcomes & all_outcomes) {
             self.outcomes[o] = match &model.outcomes()[o].hazard {
-                Some(h) if outcomes_in >> o & 1 == 1 => h.probability_in_window(happened),
+                Some(h) if outcomes_in >> o & 1 == 1 => h.probability_in_window(state),
                 _ => 0.0,
             };
         }
-        self.happened = happened;
+        self.state = state;
         self.segment = segment;
         self.valid = true;
     }
@@ -631,6 +683,7 @@ impl<'m> Kernel<'m> {
         let rng = &mut PathRng::from_key(self.key, path);
         record.path = path;
         record.event_steps.fill(0);
+        record.changes.clear();
         let model = self.model;
         let mut happened = 0u64;
         let mut t = 1;
@@ -673,22 +726,23 @@ impl<'m> Kernel<'m> {
                 level = table.none[j];
                 next = j + 1;
             }
-            happened |= new;
-            for e in bits(new) {
-                record.event_steps[e] = at;
+            for e in bits(new & !happened) {
+                if record.event_steps[e] == 0 {
+                    record.event_steps[e] = at;
+                }
             }
+            for e in bits(new & model.ends_mask()) {
+                record.changes.push((at, e as u8));
+            }
+            happened = model.apply(happened, new);
             if outcome_block {
-                record.outcome = table.choose_outcome(rng);
-                record.step = at;
-                record.happened = happened;
-                record.by_horizon = false;
+                let outcome = table.choose_outcome(rng);
+                record.finish(model, outcome, at, happened, false);
                 return;
             }
             t = at + 1;
         }
-        record.outcome = model.horizon_outcome(happened);
-        record.step = model.horizon();
-        record.happened = happened;
-        record.by_horizon = true;
+        let outcome = model.horizon_outcome(happened);
+        record.finish(model, outcome, model.horizon(), happened, true);
     }
 }

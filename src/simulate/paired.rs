@@ -37,7 +37,7 @@ impl SharedItem {
     fn holds(&self, index: usize, record: &PathRecord) -> bool {
         match self.kind {
             ItemKind::Outcome => record.outcome == index,
-            ItemKind::Event => record.happened >> index & 1 == 1,
+            ItemKind::Event => record.ever >> index & 1 == 1,
         }
     }
 }

@@ -3,7 +3,8 @@
 
 For every preset, and a few small scenarios written here that exercise the corners of the
 export (ids PRISM reserves as labels, p = 0 and p = 1, windows at either end, a factor of 1e30,
-an outcome that is both a hazard and a horizon outcome, no events, horizon-only outcomes), or
+an outcome that is both a hazard and a horizon outcome, no events, horizon-only outcomes,
+events that end and recur), or
 for the scenarios named on the command line, this:
 
 1. exports the scenario with `pathcast export --prism` and solves it with `pathcast exact`;
@@ -125,6 +126,52 @@ label = "y"
 
 [horizon]
 default = "y"
+""",
+    "edge_ends": """
+[scenario]
+id = "edge_ends"
+horizon = 12
+
+[events.talks]
+label = "Talks that pause and resume"
+p = 0.3
+[events.talks.ends]
+p = 0.25
+when = "not ceasefire"
+[events.talks.ends.modifiers.pressure]
+when = "ever(ceasefire)"
+factor = 2.0
+
+[events.ceasefire]
+label = "A ceasefire that may break down, once"
+p = 0.15
+when = "talks"
+recurs = false
+[events.ceasefire.ends]
+p = 0.4
+window = [3, 10]
+
+[events.certain_blip]
+label = "Starts and ends at every step in its window"
+p = 1.0
+window = [4, 7]
+[events.certain_blip.ends]
+p = 1.0
+
+[outcomes.deal]
+label = "deal"
+p = 0.2
+when = "ceasefire and talks"
+
+[outcomes.lasting]
+label = "lasting"
+
+[outcomes.broken]
+label = "broken"
+
+[horizon]
+rules = [{ when = "ever(ceasefire) and not ceasefire", outcome = "broken" }]
+default = "lasting"
 """,
     "edge_horizon_only": """
 [scenario]
