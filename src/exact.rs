@@ -69,25 +69,14 @@ pub enum ExactError {
         estimate: f64,
         limit: u64,
     },
-    /// A forward pass that lists every successor set of a state (the question answering of
-    /// [`crate::forecast`]) would list too many.
-    #[error(
-        "the exact solver would need more than {limit} transitions (at step {step}, a state has \
-         {eligible} events that can happen at once, 2^{eligible} combinations)"
-    )]
-    TooManySuccessors {
-        step: u32,
-        eligible: usize,
-        limit: u64,
-    },
     /// The caller's cancel flag was raised (Ctrl-C or SIGTERM).
     #[error("the exact solver was interrupted")]
     Cancelled,
 }
 
 /// Every subset of the eligible events with its probability, as (new events, probability),
-/// into `list` (`scratch` is a second buffer): for a forward pass that lists each state's
-/// successors, such as the question answering of [`crate::forecast`].
+/// into `list` (`scratch` is a second buffer): for the question answering of
+/// [`crate::forecast`], which lists the changes of the few events a question names.
 pub(crate) fn subsets_into(
     events: &[(usize, f64)],
     list: &mut Vec<(u64, f64)>,
@@ -103,29 +92,6 @@ pub(crate) fn subsets_into(
         }
         std::mem::swap(list, scratch);
     }
-}
-
-/// Counts the successors a state of such a pass lists at step `t`, refusing before listing
-/// them when they would pass `limits`.
-pub(crate) fn count_work(
-    hazards: &crate::model::StepHazards,
-    t: u32,
-    transitions: &mut u64,
-    limits: &Limits,
-) -> Result<(), ExactError> {
-    let eligible = hazards.events.len();
-    if eligible >= usize::BITS as usize - 1 || 1usize << eligible > limits.max_states {
-        return Err(too_many_states(t, limits));
-    }
-    *transitions = transitions.saturating_add(1 << eligible.min(63));
-    if *transitions > limits.max_transitions {
-        return Err(ExactError::TooManySuccessors {
-            step: t,
-            eligible,
-            limit: limits.max_transitions,
-        });
-    }
-    Ok(())
 }
 
 /// Refuses a pass that holds more than `limits.max_states` sets at step `t`.
@@ -168,7 +134,7 @@ impl Entry {
 /// is therefore applied before it: then the bits it reads are still the old ones. Where
 /// conditions read each other in a cycle, that is impossible, and the old value of a bit that
 /// a later event reads is carried beside the set (`carried`) until the step ends.
-fn application_order(model: &Model) -> (Vec<usize>, u64) {
+pub(crate) fn application_order(model: &Model) -> (Vec<usize>, u64) {
     let n = model.events().len();
     // An ever bit changes with its event's start: reading it is reading the event.
     let event_of_bit = |b: usize| {
@@ -190,8 +156,23 @@ fn application_order(model: &Model) -> (Vec<usize>, u64) {
             placed >> i & 1 == 0
                 && (0..n).all(|j| j == i || placed >> j & 1 == 1 || reads[j] >> i & 1 == 0)
         });
-        // A cycle: place the first unplaced event; its bit is carried.
-        let i = ready.unwrap_or_else(|| (0..n).find(|&i| placed >> i & 1 == 0).unwrap_or(0));
+        // A cycle: place an unplaced event now, and carry its bit. Each carried bit can double
+        // the sets held within a step, so place the one that sits on the most cycles, by the
+        // measure (unplaced events that read it) x (unplaced events it reads): an event that
+        // many others read and that reads many, such as a ceasefire, breaks most cycles.
+        let i = ready.unwrap_or_else(|| {
+            let unplaced = |j: usize| placed >> j & 1 == 0;
+            (0..n)
+                .filter(|&i| unplaced(i))
+                .max_by_key(|&i| {
+                    let readers = (0..n)
+                        .filter(|&j| j != i && unplaced(j) && reads[j] >> i & 1 == 1)
+                        .count();
+                    let reading = (reads[i] & !placed).count_ones() as usize;
+                    (readers * reading, std::cmp::Reverse(i))
+                })
+                .unwrap_or(0)
+        });
         placed |= 1 << i;
         order.push(i);
     }
@@ -206,7 +187,7 @@ fn application_order(model: &Model) -> (Vec<usize>, u64) {
 }
 
 /// Whether `hazard` can happen at step `t`: inside its window, with p > 0.
-fn live(hazard: &crate::model::Hazard, t: u32) -> bool {
+pub(crate) fn live(hazard: &crate::model::Hazard, t: u32) -> bool {
     let (first, last) = hazard.window();
     first <= t && t <= last && hazard.p() > 0.0
 }
