@@ -5,6 +5,13 @@
 //! running (no outcome yet) from step to step, and books the mass that ends at each outcome,
 //! the mass with which each event happens at each step, and the joint mass of (outcome, event)
 //! for the event having happened and, separately, for it not having happened.
+//!
+//! An event that nothing reads (no condition, modifier or horizon rule names it) and that reads
+//! nothing itself (no condition or modifier on its start or end) is *free*: it evolves on its
+//! own, independently of everything else, and nothing else depends on it. Such events are left
+//! out of the states and solved apart, each as a chain of its own weighted by the probability
+//! that the path is still running (see [`free_events`]); a scenario of independent events then
+//! has one state per step, not 2^events.
 
 use crate::model::{bits, Model, StepHazards};
 use crate::report::ExactMasses;
@@ -186,6 +193,73 @@ pub(crate) fn application_order(model: &Model) -> (Vec<usize>, u64) {
     (order, carried)
 }
 
+/// The free events of `model` (see the module's notes), as a bit set.
+pub(crate) fn free_events(model: &Model) -> u64 {
+    let n = model.events().len();
+    let mut read = model
+        .outcomes()
+        .iter()
+        .filter_map(|o| o.hazard.as_ref())
+        .fold(0u64, |acc, h| acc | h.reads());
+    for rule in model.horizon_rules() {
+        read |= rule.when.mentions();
+    }
+    for e in 0..n {
+        let own = 1u64 << e | 1u64 << model.ever_bit(e);
+        read |= model.event_reads(e) & !own;
+    }
+    (0..n)
+        .filter(|&e| {
+            let event = &model.events()[e];
+            let reads_nothing =
+                event.hazard.reads() == 0 && event.ends.as_ref().is_none_or(|h| h.reads() == 0);
+            let unread = read >> e & 1 == 0 && read >> model.ever_bit(e) & 1 == 0;
+            reads_nothing && unread
+        })
+        .fold(0, |acc, e| acc | 1 << e)
+}
+
+/// Books the masses of the free events: each is a chain of its own (never started, in effect,
+/// ended), independent of the rest of the path, so what it does at step t is what its chain
+/// does, times `running[t]`, the probability that the path runs into step t; and a path that
+/// ends at step t has it ever started with its chain's probability at the end of step t.
+fn solve_free_events(model: &Model, free: u64, running: &[f64], masses: &mut ExactMasses) {
+    let horizon = model.horizon() as usize;
+    for e in bits(free) {
+        let event = &model.events()[e];
+        // P(never started), P(ever started), P(in effect), P(ended and off), before the step.
+        let (mut never, mut ever, mut on, mut ended) = (1.0, 0.0, 0.0, 0.0);
+        let mut ever_by = vec![0.0; horizon + 1];
+        let mut never_by = vec![1.0; horizon + 1];
+        for t in 1..=horizon {
+            // Reads nothing: the probabilities do not depend on the state.
+            let p = event.hazard.probability(0, t as u32);
+            let q = event
+                .ends
+                .as_ref()
+                .map_or(0.0, |h| h.probability(1 << e, t as u32));
+            let first = never * p;
+            let again = if event.recurs { ended * p } else { 0.0 };
+            let stop = on * q;
+            masses.event_steps[e][t] = running[t] * first;
+            if let Some(j) = masses.ending_row(e) {
+                masses.starts[j][t] = running[t] * (first + again);
+                masses.ends[j][t] = running[t] * stop;
+            }
+            ever += first;
+            never *= 1.0 - p;
+            on += first + again - stop;
+            ended += stop - again;
+            (ever_by[t], never_by[t]) = (ever, never);
+        }
+        for o in 0..model.outcomes().len() {
+            let steps = &masses.outcome_steps[o];
+            masses.joint[o][e] = steps.iter().zip(&ever_by).map(|(m, p)| m * p).sum();
+            masses.joint_not[o][e] = steps.iter().zip(&never_by).map(|(m, p)| m * p).sum();
+        }
+    }
+}
+
 /// Whether `hazard` can happen at step `t`: inside its window, with p > 0.
 pub(crate) fn live(hazard: &crate::model::Hazard, t: u32) -> bool {
     let (first, last) = hazard.window();
@@ -196,7 +270,12 @@ pub(crate) fn live(hazard: &crate::model::Hazard, t: u32) -> bool {
 /// with no condition and no modifier (0 < p < 1) happen independently of everything, so every
 /// subset of them is reachable after step t (when no outcome is certain to end every path).
 /// Returns the estimated work: a lower bound, from those sets alone.
-fn check_ahead(model: &Model, limits: &Limits, active: &[usize]) -> Result<f64, ExactError> {
+fn check_ahead(
+    model: &Model,
+    limits: &Limits,
+    active: &[usize],
+    solved_apart: u64,
+) -> Result<f64, ExactError> {
     let outcome_may_be_certain = model
         .outcomes()
         .iter()
@@ -213,9 +292,14 @@ fn check_ahead(model: &Model, limits: &Limits, active: &[usize]) -> Result<f64, 
         free = model
             .events()
             .iter()
-            .filter(|e| {
+            .enumerate()
+            .filter(|&(i, e)| {
                 let h = &e.hazard;
-                h.is_unconditional() && h.p() > 0.0 && h.p() < 1.0 && h.window().0 <= t
+                solved_apart >> i & 1 == 0
+                    && h.is_unconditional()
+                    && h.p() > 0.0
+                    && h.p() < 1.0
+                    && h.window().0 <= t
             })
             .count() as u32;
         if free >= 63 || 1usize << free > limits.max_states {
@@ -281,12 +365,14 @@ pub fn solve_cancellable(
     let horizon = model.horizon();
     let n_events = model.events().len();
     let mut masses = ExactMasses::zero(model);
-    // The events that may be applied at step t: a start or an end inside its window, p > 0.
+    let free = free_events(model);
+    // The events that may be applied at step t: not free, a start or an end inside its window
+    // with p > 0.
     let applied_at = |t: u32| {
-        model
-            .events()
-            .iter()
-            .filter(move |e| live(&e.hazard, t) || e.ends.as_ref().is_some_and(|h| live(h, t)))
+        model.events().iter().enumerate().filter(move |&(i, e)| {
+            free >> i & 1 == 0
+                && (live(&e.hazard, t) || e.ends.as_ref().is_some_and(|h| live(h, t)))
+        })
     };
     let active: Vec<usize> = (0..=horizon)
         .map(|t| if t == 0 { 0 } else { applied_at(t).count() })
@@ -296,7 +382,7 @@ pub fn solve_cancellable(
     for t in (1..=horizon as usize).rev() {
         ahead[t] = ahead[t + 1] + active[t] as u64;
     }
-    let estimate = check_ahead(model, limits, &active)?;
+    let estimate = check_ahead(model, limits, &active, free)?;
     if estimate > limits.max_transitions as f64 {
         return Err(ExactError::TooMuchWork {
             step: 1,
@@ -312,8 +398,11 @@ pub fn solve_cancellable(
     // P(event e is in the set after the step), for the joint masses of outcomes.
     let mut after = vec![0.0; n_events];
     let mut work = 0u64;
+    // The probability that the path runs into step t, for the free events.
+    let mut running_by_step = vec![0.0; width];
     for t in 1..=horizon {
         entries.clear();
+        running_by_step[t as usize] = running.iter().map(|&(_, m)| m).sum();
         for (n, &(state, mass)) in running.iter().enumerate() {
             if n % 4096 == 0 && cancel.load(Ordering::Relaxed) {
                 return Err(ExactError::Cancelled);
@@ -326,6 +415,9 @@ pub fn solve_cancellable(
                 after[e] = 1.0;
             }
             for &(e, p) in &hazards.events {
+                if free >> e & 1 == 1 {
+                    continue;
+                }
                 let starts = state >> e & 1 == 0;
                 if starts && ever >> e & 1 == 0 {
                     masses.event_steps[e][t as usize] += mass * p;
@@ -381,6 +473,9 @@ pub fn solve_cancellable(
         // sets an event leaves alone keep their order, and adding one bit to sets that lack it
         // keeps theirs, so one merge of the two sorted lists adds up the sets that meet.
         for &k in &order {
+            if free >> k & 1 == 1 {
+                continue;
+            }
             let event = &model.events()[k];
             let start = live(&event.hazard, t).then_some(&event.hazard);
             let end = event.ends.as_ref().filter(|h| live(h, t));
@@ -463,5 +558,6 @@ pub fn solve_cancellable(
             masses.joint_not[o][e] += mass;
         }
     }
+    solve_free_events(model, free, &running_by_step, &mut masses);
     Ok(masses)
 }

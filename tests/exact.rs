@@ -50,10 +50,25 @@ fn twenty_chained_events_solve_over_reachable_sets_only() {
     assert!((end - (1.0 - 0.99f64.powi(52))).abs() < 1e-12, "{end}");
 }
 
+/// `text` with its events read by a horizon rule that names the default outcome: the numbers
+/// stay the same, but no event is free (solved apart from the states; see `exact`), so every
+/// event set is a state.
+fn coupled(text: String, events: usize) -> String {
+    let any: Vec<String> = (0..events).map(|i| format!("e{i}")).collect();
+    text + &format!(
+        "rules = [{{ when = \"{}\", outcome = \"open\" }}]\n",
+        any.join(" or ")
+    )
+}
+
 #[test]
 fn an_unreachable_state_space_is_refused_with_its_size() {
     let dir = TempDir::new().unwrap();
-    fs::write(dir.path().join("big.toml"), scenario(40, false)).unwrap();
+    fs::write(
+        dir.path().join("big.toml"),
+        coupled(scenario(40, false), 40),
+    )
+    .unwrap();
     pathcast(dir.path())
         .args(["exact", "big.toml"])
         .assert()
@@ -101,18 +116,26 @@ fn load(text: &str) -> Model {
 }
 
 /// `events` independent events with p = 0.1 over `horizon` steps, an outcome `end` with
-/// p = 0.01 and `open` at the horizon.
-fn independent(events: usize, horizon: u32) -> Model {
+/// p = 0.01 and `open` at the horizon; with `read`, a horizon rule names them all (see
+/// `coupled`), so that they are states rather than free events.
+fn independent(events: usize, horizon: u32, read: bool) -> Model {
     let text = scenario(events, false).replace("horizon = 52", &format!("horizon = {horizon}"));
-    load(&text)
+    load(&if read { coupled(text, events) } else { text })
 }
 
 #[test]
 fn twenty_independent_events_match_the_closed_form() {
-    // After step 1 every one of the 2^20 sets is reachable: a million states, which the old
+    // Free, they are solved apart from the states, each on its own; read by a horizon rule,
+    // every one of the 2^20 sets is reachable after step 1: a million states, which the first
     // solver (2^20 successors of every state) could not take.
+    for read in [false, true] {
+        twenty_independent_events(read);
+    }
+}
+
+fn twenty_independent_events(read: bool) {
     let horizon = 13;
-    let model = independent(20, horizon);
+    let model = independent(20, horizon, read);
     let started = Instant::now();
     let masses = exact::solve(&model, &Limits::default()).unwrap();
     let seconds = started.elapsed().as_secs_f64();
@@ -140,13 +163,13 @@ fn twenty_independent_events_match_the_closed_form() {
         assert!(close(masses.joint[1][e], with));
         assert!(close(masses.joint_not[1][e], open - with));
     }
-    eprintln!("20 independent events over {horizon} steps: {seconds:.2} s");
+    eprintln!("20 independent events over {horizon} steps (read: {read}): {seconds:.2} s");
 }
 
 #[test]
 fn the_estimate_refuses_up_front() {
     // 23 events in one step: 2^23 sets, refused before any work with the estimate.
-    let model = independent(23, 1);
+    let model = independent(23, 1, true);
     let started = Instant::now();
     match exact::solve(&model, &Limits::default()) {
         Err(ExactError::TooManyStatesAhead {
@@ -160,7 +183,7 @@ fn the_estimate_refuses_up_front() {
         max_transitions: 1000,
         ..Limits::default()
     };
-    match exact::solve(&independent(12, 52), &limits) {
+    match exact::solve(&independent(12, 52, true), &limits) {
         Err(ExactError::TooMuchWork { step: 1, .. }) => {}
         other => panic!("{other:?}"),
     }
@@ -338,9 +361,17 @@ default = "open"
             "[events.d]",
             "[events.c.ends]\np = 0.3\nwindow = [3, 8]\n[events.c.ends.modifiers.k]\nwhen = \"a\"\nfactor = 2.5\n[events.d]",
         )
-        .replace("when = \"not e\"", "when = \"not e and not ever(c)\"");
+        .replace("when = \"not e\"", "when = \"not e and not ever(c)\"")
+        // Two events nothing reads and that read nothing (solved apart from the states): one
+        // recurring with windows, one that happens at most once.
+        .replace(
+            "[outcomes.deal]",
+            "[events.g]\nlabel = \"G\"\np = 0.2\nwindow = [2, 7]\n[events.g.ends]\np = 0.35\n\
+             window = [3, 9]\n[events.h]\nlabel = \"H\"\np = 0.25\nrecurs = false\n\
+             [events.h.ends]\np = 0.5\n[outcomes.deal]",
+        );
     let model = load(&ending);
-    assert_eq!(model.ends_mask(), 0b111, "{ending}");
+    assert_eq!(model.ends_mask(), 0b1100_0111, "{ending}");
     assert_close(
         "cycles that end",
         &exact::solve(&model, &Limits::default()).unwrap(),

@@ -5,7 +5,8 @@
 //! - `arbitrary_bytes`: any bytes as a scenario file load to `Ok` or `Err`, never a panic;
 //! - `mutated_scenarios`: TOML built from a grammar of plausible scenario keys and values
 //!   (mutations of a valid scenario: real and junk keys, values of every type, conditions
-//!   from `a b c and or not ( ) true false` and junk, windows, huge and non-finite numbers)
+//!   from `a b c and or not ( ) true false` and junk, windows, huge and non-finite numbers,
+//!   ends, recurs and ever())
 //!   loads to an error that names the file, or to a model that simulates and solves without
 //!   a panic and whose resolved scenario loads on its own to the same model;
 //! - `arbitrary_sets`: any `--set` strings on a valid scenario never panic;
@@ -281,6 +282,7 @@ impl Doc {
                     Some("[events.talks]"),
                     &[("label", "\"Talks open\""), ("p", "0.3")],
                 ),
+                table(Some("[events.talks.ends]"), &[("p", "0.2")]),
                 table(
                     Some("[events.sanctions]"),
                     &[
@@ -362,6 +364,18 @@ fn plausible(key: &str) -> &'static [&'static str] {
             "\"false\"",
             "\"(talks or sanctions) and not talks\"",
             "\"not not not sanctions\"",
+            "\"ever(talks) and not talks\"",
+            "\"ever(sanctions)\"",
+            "\"ever(talks\"",
+            "\"ever(deal)\"",
+        ],
+        "recurs" => &["true", "false", "1"],
+        "ends" => &[
+            "{ p = 0.2 }",
+            "{ p = 0.5, when = \"sanctions\", window = [2, 5] }",
+            "{ p = 1.0, modifiers = { m = { when = \"ever(talks)\", factor = 3.0 } } }",
+            "{}",
+            "{ label = \"x\", p = 0.1 }",
         ],
         "horizon" => &["1", "2", "3", "10", "64", "100000"],
         "label" | "title" | "description" => &[
@@ -404,6 +418,8 @@ const KEYS: &[&str] = &[
     "when",
     "modifiers",
     "factor",
+    "ends",
+    "recurs",
     "rules",
     "default",
     "outcome",

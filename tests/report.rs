@@ -167,3 +167,45 @@ fn the_workbook_holds_the_tables_with_typed_cells() {
         }
     }
 }
+
+/// Value stability across format versions: a copy of the baseline preset as it was before
+/// events could end, with the tables that version wrote (exact, and 20,000 paths of seed 7),
+/// must give the same bytes today. These files are never regenerated.
+#[test]
+fn a_scenario_of_the_first_format_gives_the_same_tables() {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/v1-baseline");
+    let dir = TempDir::new().unwrap();
+    fs::copy(golden.join("baseline.toml"), dir.path().join("v1.toml")).unwrap();
+    let runs: [(&str, &[&str]); 2] = [
+        ("exact", &["exact", "v1.toml", "--out", "exact"]),
+        (
+            "monte-carlo",
+            &[
+                "run",
+                "v1.toml",
+                "--paths",
+                "20000",
+                "--seed",
+                "7",
+                "--out",
+                "monte-carlo",
+            ],
+        ),
+    ];
+    for (folder, args) in runs {
+        pathcast(dir.path()).args(args).assert().success();
+        for name in [
+            "outcomes.csv",
+            "events.csv",
+            "timeline.csv",
+            "conditional.csv",
+        ] {
+            let got = fs::read(dir.path().join(folder).join(name)).unwrap();
+            let want = fs::read(golden.join(folder).join(name)).unwrap();
+            assert!(
+                got == want,
+                "{folder}/{name} differs from the first format's"
+            );
+        }
+    }
+}
