@@ -125,12 +125,16 @@ impl<'m> StepKernel<'m> {
         }
     }
 
+    /// The hazards after `happened`; the suite's probabilities do not change over time, so
+    /// those of any step in the window serve.
     fn hazards(&mut self, happened: u64) {
         let model = self.model;
         self.events.clear();
         for (i, e) in model.events().iter().enumerate() {
             if happened >> i & 1 == 0 {
-                let p = e.hazard.probability_in_window(happened);
+                let p = e
+                    .hazard
+                    .probability_in_window(happened, e.hazard.window().0);
                 if p > 0.0 {
                     self.events.push((i, e.hazard.window(), (p * ONE) as u64));
                 }
@@ -139,7 +143,7 @@ impl<'m> StepKernel<'m> {
         self.outcomes.clear();
         for (i, o) in model.outcomes().iter().enumerate() {
             if let Some(h) = &o.hazard {
-                let p = h.probability_in_window(happened);
+                let p = h.probability_in_window(happened, h.window().0);
                 if p > 0.0 {
                     self.outcomes.push((i, h.window(), p));
                 }

@@ -170,17 +170,27 @@ impl<'m> StepKernel<'m> {
         let mut rng = path_rng(seed, path);
         let mut happened = 0u64;
         for t in 1..=model.horizon() {
+            // Cached by event set alone: the benchmarked scenarios' probabilities do not change
+            // over time, so those of any step in the window serve.
             let hazards = self.cache.entry(happened).or_insert_with(|| StepHazards {
                 events: (model.events().iter().enumerate())
                     .filter(|(i, _)| happened >> i & 1 == 0)
                     .map(|(i, e)| {
-                        let p = e.hazard.probability_in_window(happened);
+                        let p = e
+                            .hazard
+                            .probability_in_window(happened, e.hazard.window().0);
                         (i, e.hazard.window(), (p * ONE) as u64)
                     })
                     .collect(),
                 outcomes: (model.outcomes().iter().enumerate())
                     .filter_map(|(i, o)| Some((i, o.hazard.as_ref()?)))
-                    .map(|(i, h)| (i, h.window(), h.probability_in_window(happened)))
+                    .map(|(i, h)| {
+                        (
+                            i,
+                            h.window(),
+                            h.probability_in_window(happened, h.window().0),
+                        )
+                    })
                     .collect(),
             });
             let within = |w: (u32, u32)| w.0 <= t && t <= w.1;

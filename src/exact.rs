@@ -260,12 +260,6 @@ fn solve_free_events(model: &Model, free: u64, running: &[f64], masses: &mut Exa
     }
 }
 
-/// Whether `hazard` can happen at step `t`: inside its window, with p > 0.
-pub(crate) fn live(hazard: &crate::model::Hazard, t: u32) -> bool {
-    let (first, last) = hazard.window();
-    first <= t && t <= last && hazard.p() > 0.0
-}
-
 /// Checks before starting that the reachable sets fit: the events that can happen by step t
 /// with no condition and no modifier (0 < p < 1) happen independently of everything, so every
 /// subset of them is reachable after step t (when no outcome is certain to end every path).
@@ -280,7 +274,7 @@ fn check_ahead(
         .outcomes()
         .iter()
         .filter_map(|o| o.hazard.as_ref())
-        .any(|h| h.p() >= 1.0);
+        .any(|h| h.p().ever_one());
     if outcome_may_be_certain {
         return Ok(0.0);
     }
@@ -297,8 +291,7 @@ fn check_ahead(
                 let h = &e.hazard;
                 solved_apart >> i & 1 == 0
                     && h.is_unconditional()
-                    && h.p() > 0.0
-                    && h.p() < 1.0
+                    && h.p().always_uncertain()
                     && h.window().0 <= t
             })
             .count() as u32;
@@ -370,8 +363,7 @@ pub fn solve_cancellable(
     // with p > 0.
     let applied_at = |t: u32| {
         model.events().iter().enumerate().filter(move |&(i, e)| {
-            free >> i & 1 == 0
-                && (live(&e.hazard, t) || e.ends.as_ref().is_some_and(|h| live(h, t)))
+            free >> i & 1 == 0 && (e.hazard.live(t) || e.ends.as_ref().is_some_and(|h| h.live(t)))
         })
     };
     let active: Vec<usize> = (0..=horizon)
@@ -477,8 +469,8 @@ pub fn solve_cancellable(
                 continue;
             }
             let event = &model.events()[k];
-            let start = live(&event.hazard, t).then_some(&event.hazard);
-            let end = event.ends.as_ref().filter(|h| live(h, t));
+            let start = event.hazard.live(t).then_some(&event.hazard);
+            let end = event.ends.as_ref().filter(|h| h.live(t));
             if start.is_none() && end.is_none() {
                 continue;
             }
@@ -500,10 +492,10 @@ pub fn solve_cancellable(
                     continue;
                 }
                 let p = if hazard.is_unconditional() {
-                    hazard.p()
+                    hazard.p_at(t)
                 } else {
                     // The old set, on every bit this event reads.
-                    hazard.probability_in_window((entry.cur & !carried) | entry.old)
+                    hazard.probability_in_window((entry.cur & !carried) | entry.old, t)
                 };
                 if p <= 0.0 {
                     continue;

@@ -16,6 +16,7 @@ pub mod merge;
 pub mod model;
 pub mod output;
 pub mod parameters;
+pub mod rate;
 pub mod report;
 pub mod scenario;
 pub mod shard;

@@ -5,6 +5,7 @@
 //! the order of such events, set from its first start on; for an event that never ends, its own
 //! bit says both. Outcomes are numbered in file order too.
 
+use crate::rate::Rate;
 use crate::scenario::condition::{Condition, Test};
 use crate::uncertainty::Uncertain;
 use chrono::{Months, NaiveDate};
@@ -42,6 +43,16 @@ impl StepUnit {
         }
     }
 
+    /// The date on which step `step` begins, for steps of this unit from `start`.
+    pub fn date_of(self, start: NaiveDate, step: u32) -> Option<NaiveDate> {
+        let offset = u64::from(step.saturating_sub(1));
+        match self {
+            StepUnit::Day => start.checked_add_days(chrono::Days::new(offset)),
+            StepUnit::Week => start.checked_add_days(chrono::Days::new(offset * 7)),
+            StepUnit::Month => start.checked_add_months(Months::new(offset as u32)),
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             StepUnit::Day => "day",
@@ -62,7 +73,8 @@ impl fmt::Display for StepUnit {
 pub struct Modifier {
     pub name: String,
     pub when: Condition,
-    pub factor: f64,
+    /// The factor, which may change over time.
+    pub factor: Rate,
 }
 
 /// When and how likely something happens at a step. Its fields are read through methods and
@@ -70,27 +82,24 @@ pub struct Modifier {
 /// it keeps beside them always match.
 #[derive(Debug, Clone)]
 pub struct Hazard {
-    p: f64,
+    p: Rate,
     window: (u32, u32),
     when: Option<Condition>,
     modifiers: Vec<Modifier>,
     /// `when` and the modifiers' conditions, compiled for evaluation.
-    tests: (Option<Test>, Vec<(Test, f64)>),
+    tests: (Option<Test>, Vec<Test>),
 }
 
 impl Hazard {
     pub fn new(
-        p: f64,
+        p: Rate,
         window: (u32, u32),
         when: Option<Condition>,
         modifiers: Vec<Modifier>,
     ) -> Hazard {
         let tests = (
             when.as_ref().map(Test::new),
-            modifiers
-                .iter()
-                .map(|m| (Test::new(&m.when), m.factor))
-                .collect(),
+            modifiers.iter().map(|m| Test::new(&m.when)).collect(),
         );
         Hazard {
             p,
@@ -101,9 +110,39 @@ impl Hazard {
         }
     }
 
-    /// Base probability per step.
-    pub fn p(&self) -> f64 {
-        self.p
+    /// Base probability per step, which may change over time.
+    pub fn p(&self) -> &Rate {
+        &self.p
+    }
+
+    /// Base probability at step `step`.
+    pub fn p_at(&self, step: u32) -> f64 {
+        self.p.at(step)
+    }
+
+    /// Whether it can happen at step `step`: inside its window, with a base p above 0.
+    pub fn live(&self, step: u32) -> bool {
+        let (first, last) = self.window;
+        first <= step && step <= last && self.p.at(step) > 0.0
+    }
+
+    /// Whether nothing about it changes over time within its window: its base p and the
+    /// factors of its modifiers are constants.
+    pub fn is_steady(&self) -> bool {
+        self.p.constant().is_some() && self.modifiers.iter().all(|m| m.factor.constant().is_some())
+    }
+
+    /// The steps in its window at which its probability may change with time (not with the
+    /// state): where a schedule's piece begins, and every step of a decay.
+    pub fn changes(&self) -> Vec<u32> {
+        let (first, last) = self.window;
+        let mut steps = self.p.changes(first, last);
+        for m in &self.modifiers {
+            steps.extend(m.factor.changes(first, last));
+        }
+        steps.sort_unstable();
+        steps.dedup();
+        steps
     }
 
     /// First and last step (inclusive) at which it can happen.
@@ -137,13 +176,13 @@ impl Hazard {
 
     /// The same hazard with another base probability and modifier factors (one per modifier,
     /// in order).
-    pub(crate) fn with_values(&self, p: f64, factors: &[f64]) -> Hazard {
+    pub(crate) fn with_values(&self, p: Rate, factors: &[Rate]) -> Hazard {
         let modifiers = self
             .modifiers
             .iter()
             .zip(factors)
-            .map(|(m, &factor)| Modifier {
-                factor,
+            .map(|(m, factor)| Modifier {
+                factor: factor.clone(),
                 ..m.clone()
             })
             .collect();
@@ -156,21 +195,22 @@ impl Hazard {
         if step < self.window.0 || step > self.window.1 {
             return 0.0;
         }
-        self.probability_in_window(happened)
+        self.probability_in_window(happened, step)
     }
 
     /// As [`Hazard::probability`], for a step known to lie inside the window.
-    pub fn probability_in_window(&self, happened: u64) -> f64 {
-        let (when, modifiers) = &self.tests;
+    pub fn probability_in_window(&self, happened: u64, step: u32) -> f64 {
+        let (when, tests) = &self.tests;
         if when.as_ref().is_some_and(|t| !t.holds(happened)) {
             return 0.0;
         }
-        let factor: f64 = modifiers
+        let factor: f64 = tests
             .iter()
+            .zip(&self.modifiers)
             .filter(|(test, _)| test.holds(happened))
-            .map(|&(_, factor)| factor)
+            .map(|(_, m)| m.factor.at(step))
             .product();
-        adjust_odds(self.p, factor)
+        adjust_odds(self.p.at(step), factor)
     }
 }
 
@@ -388,20 +428,27 @@ impl Model {
         self.segment_of[step as usize] as usize
     }
 
-    fn index_segments(&mut self) {
-        let horizon = self.def.horizon;
-        let mut cuts = vec![false; horizon as usize + 2];
-        cuts[1] = true;
-        let windows = self
-            .def
+    /// Every hazard: each event's start and end, then each outcome's.
+    pub fn hazards(&self) -> impl Iterator<Item = &Hazard> {
+        self.def
             .events
             .iter()
             .flat_map(|e| std::iter::once(&e.hazard).chain(&e.ends))
             .chain(self.def.outcomes.iter().filter_map(|o| o.hazard.as_ref()))
-            .map(|h| h.window);
-        for (first, last) in windows {
+    }
+
+    fn index_segments(&mut self) {
+        let horizon = self.def.horizon;
+        let mut cuts = vec![false; horizon as usize + 2];
+        cuts[1] = true;
+        let hazards: Vec<&Hazard> = self.hazards().collect();
+        for hazard in hazards {
+            let (first, last) = hazard.window;
             cuts[first as usize] = true;
             cuts[last as usize + 1] = true;
+            for t in hazard.changes() {
+                cuts[t as usize] = true;
+            }
         }
         self.segments.clear();
         self.segment_of = vec![0; horizon as usize + 1];
@@ -537,13 +584,7 @@ impl Model {
 
     /// The calendar date on which step `step` begins, when the scenario has a start date.
     pub fn date_of(&self, step: u32) -> Option<NaiveDate> {
-        let start = self.def.start?;
-        let offset = u64::from(step.saturating_sub(1));
-        match self.def.step {
-            StepUnit::Day => start.checked_add_days(chrono::Days::new(offset)),
-            StepUnit::Week => start.checked_add_days(chrono::Days::new(offset * 7)),
-            StepUnit::Month => start.checked_add_months(Months::new(offset as u32)),
-        }
+        self.def.step.date_of(self.def.start?, step)
     }
 
     /// The last calendar day of step `step` (the day before the next step begins), when the

@@ -9,6 +9,7 @@
 
 use crate::error::SettingError;
 use crate::model::{Hazard, Model};
+use crate::rate::Rate;
 use std::fmt;
 
 /// What a parameter is, which fixes its valid range.
@@ -18,6 +19,8 @@ pub enum Kind {
     Probability,
     /// An odds multiplier, finite and > 0.
     Factor,
+    /// The half-life of a decay, in steps: finite and > 0.
+    HalfLife,
 }
 
 impl Kind {
@@ -25,6 +28,7 @@ impl Kind {
         match self {
             Kind::Probability => "probability",
             Kind::Factor => "factor",
+            Kind::HalfLife => "half-life",
         }
     }
 
@@ -32,14 +36,14 @@ impl Kind {
     pub fn range(self) -> &'static str {
         match self {
             Kind::Probability => "[0, 1]",
-            Kind::Factor => "(0, inf)",
+            Kind::Factor | Kind::HalfLife => "(0, inf)",
         }
     }
 
     pub fn accepts(self, value: f64) -> bool {
         match self {
             Kind::Probability => (0.0..=1.0).contains(&value),
-            Kind::Factor => value > 0.0 && value.is_finite(),
+            Kind::Factor | Kind::HalfLife => value > 0.0 && value.is_finite(),
         }
     }
 }
@@ -50,13 +54,14 @@ impl fmt::Display for Kind {
     }
 }
 
-/// Where a parameter sits in a model.
+/// Where a parameter sits in a model: the number `number` (see [`Rate::numbers`]) of the base
+/// probability or of the factor of a modifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Slot {
     /// The base probability.
-    P,
+    P { number: usize },
     /// The factor of the modifier with this index.
-    Factor(usize),
+    Factor { modifier: usize, number: usize },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,21 +93,30 @@ impl Parameter {
 }
 
 fn hazard_parameters(prefix: &str, owner: Owner, hazard: &Hazard, list: &mut Vec<Parameter>) {
-    list.push(Parameter {
-        key: format!("{prefix}.p"),
-        value: hazard.p(),
-        kind: Kind::Probability,
-        owner,
-        slot: Slot::P,
-    });
-    for (i, modifier) in hazard.modifiers().iter().enumerate() {
-        list.push(Parameter {
-            key: format!("{prefix}.modifiers.{}.factor", modifier.name),
-            value: modifier.factor,
-            kind: Kind::Factor,
-            owner,
-            slot: Slot::Factor(i),
-        });
+    let mut push = |key: String, rate: &Rate, kind: Kind, slot: &dyn Fn(usize) -> Slot| {
+        for (number, (suffix, value, half_life)) in rate.numbers().into_iter().enumerate() {
+            list.push(Parameter {
+                key: format!("{key}{suffix}"),
+                value,
+                kind: if half_life { Kind::HalfLife } else { kind },
+                owner,
+                slot: slot(number),
+            });
+        }
+    };
+    push(
+        format!("{prefix}.p"),
+        hazard.p(),
+        Kind::Probability,
+        &|number| Slot::P { number },
+    );
+    for (modifier, m) in hazard.modifiers().iter().enumerate() {
+        push(
+            format!("{prefix}.modifiers.{}.factor", m.name),
+            &m.factor,
+            Kind::Factor,
+            &|number| Slot::Factor { modifier, number },
+        );
     }
 }
 
@@ -167,25 +181,43 @@ pub fn check_value(parameter: &Parameter, value: f64) -> Result<(), SettingError
     }
 }
 
-/// The values of one hazard while they are being changed.
+/// The numbers of one hazard while they are being changed: those of its base probability and
+/// of each modifier's factor (see [`Rate::numbers`]).
 struct Values {
-    p: f64,
-    factors: Vec<f64>,
+    p: Vec<f64>,
+    factors: Vec<Vec<f64>>,
 }
 
 impl Values {
     fn of(hazard: &Hazard) -> Values {
+        let numbers = |rate: &Rate| rate.numbers().into_iter().map(|(_, v, _)| v).collect();
         Values {
-            p: hazard.p(),
-            factors: hazard.modifiers().iter().map(|m| m.factor).collect(),
+            p: numbers(hazard.p()),
+            factors: hazard
+                .modifiers()
+                .iter()
+                .map(|m| numbers(&m.factor))
+                .collect(),
         }
     }
 
-    fn set(&mut self, slot: Slot, value: f64) {
+    /// The number at `slot`, if this hazard has it.
+    fn get_mut(&mut self, slot: Slot) -> Option<&mut f64> {
         match slot {
-            Slot::P => self.p = value,
-            Slot::Factor(i) => self.factors[i] = value,
+            Slot::P { number } => self.p.get_mut(number),
+            Slot::Factor { modifier, number } => self.factors.get_mut(modifier)?.get_mut(number),
         }
+    }
+
+    /// `hazard` with these numbers.
+    fn apply(&self, hazard: &Hazard) -> Hazard {
+        let factors: Vec<Rate> = hazard
+            .modifiers()
+            .iter()
+            .zip(&self.factors)
+            .map(|(m, numbers)| m.factor.with_numbers(numbers))
+            .collect();
+        hazard.with_values(hazard.p().with_numbers(&self.p), &factors)
     }
 }
 
@@ -215,20 +247,16 @@ impl Model {
                 Owner::EventEnd(i) => ends.get_mut(i).and_then(Option::as_mut),
                 Owner::Outcome(i) => outcomes.get_mut(i).and_then(Option::as_mut),
             };
-            let fits = target.filter(|v| match parameter.slot {
-                Slot::P => true,
-                Slot::Factor(i) => i < v.factors.len(),
-            });
-            let Some(target) = fits else {
+            let Some(target) = target.and_then(|v| v.get_mut(parameter.slot)) else {
                 return Err(SettingError(format!(
                     "{} is not a parameter of scenario '{}'",
                     parameter.key,
                     self.id()
                 )));
             };
-            target.set(parameter.slot, value);
+            *target = value;
         }
-        let changed = |h: &Hazard, v: &Values| h.with_values(v.p, &v.factors);
+        let changed = |h: &Hazard, v: &Values| v.apply(h);
         let events = self
             .events()
             .iter()

@@ -6,7 +6,7 @@ use crate::common;
 
 use common::{number, pathcast, rows, SMALL_SCENARIO};
 use pathcast::exact::Limits;
-use pathcast::forecast::answer::{exact_answers, exact_curves, Counts};
+use pathcast::forecast::answer::{exact_answers, exact_curves, Answer, Counts};
 use pathcast::forecast::{Deadline, Mode, Question};
 use pathcast::report::Report;
 use pathcast::scenario;
@@ -207,6 +207,29 @@ fn single_ids_agree_with_the_exact_report_on_every_preset() {
     }
 }
 
+/// The exact answers of `questions`, after checking that 100,000 paths of `seed` agree with each
+/// within its standard error.
+fn kernel_agrees_with_exact(model: &Model, questions: &[Question], seed: u64) -> Vec<Answer> {
+    let exact = exact_answers(model, questions, &Limits::default()).unwrap();
+    let n = 100_000;
+    let counts = simulate(model, questions, seed, n);
+    for (q, (question, answer)) in questions.iter().zip(&exact).enumerate() {
+        let what = format!(
+            "{} {} {}",
+            question.text,
+            question.mode.name(),
+            question.step
+        );
+        assert_within_sigmas(
+            counts.answer(q, question).probability,
+            answer.probability,
+            n,
+            &what,
+        );
+    }
+    exact
+}
+
 #[test]
 fn kernel_and_exact_answer_mixed_questions_alike_on_the_baseline() {
     let model = scenario::load_preset("baseline", &[]).unwrap().model;
@@ -225,23 +248,7 @@ fn kernel_and_exact_answer_mixed_questions_alike_on_the_baseline() {
             }
         }
     }
-    let exact = exact_answers(&model, &questions, &Limits::default()).unwrap();
-    let n = 100_000;
-    let counts = simulate(&model, &questions, 5, n);
-    for (q, (question, answer)) in questions.iter().zip(&exact).enumerate() {
-        let what = format!(
-            "{} {} {}",
-            question.text,
-            question.mode.name(),
-            question.step
-        );
-        assert_within_sigmas(
-            counts.answer(q, question).probability,
-            answer.probability,
-            n,
-            &what,
-        );
-    }
+    kernel_agrees_with_exact(&model, &questions, 5);
     // A condition that can stop holding (sanctions, then collapse) is likelier to have held
     // than to hold at the end.
     let curves = exact_curves(&model, &questions[6..7], &Limits::default()).unwrap();
@@ -274,23 +281,7 @@ fn kernel_and_exact_answer_questions_on_events_that_end_alike() {
             }
         }
     }
-    let exact = exact_answers(&model, &questions, &Limits::default()).unwrap();
-    let n = 100_000;
-    let counts = simulate(&model, &questions, 11, n);
-    for (q, (question, answer)) in questions.iter().zip(&exact).enumerate() {
-        let what = format!(
-            "{} {} {}",
-            question.text,
-            question.mode.name(),
-            question.step
-        );
-        assert_within_sigmas(
-            counts.answer(q, question).probability,
-            answer.probability,
-            n,
-            &what,
-        );
-    }
+    let exact = kernel_agrees_with_exact(&model, &questions, 11);
     // "At" a step, an event that can end is in effect with the probability the timeline gives.
     let masses = pathcast::exact::solve(&model, &Limits::default()).unwrap();
     let report = pathcast::report::Report::from_exact(&model, &masses);

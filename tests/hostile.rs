@@ -2175,3 +2175,102 @@ fn too_many_events_counting_their_ever_bits() {
         .key("events.e34")
         .says("counting one more for each event that can end");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Probabilities that change over time.
+
+fn refuse_p(value: &str) -> Refusal {
+    refuse_file(base_with("p = 0.3\n", &format!("p = {value}\n")))
+}
+
+#[test]
+fn a_schedule_out_of_order() {
+    refuse_p("[{ until = 5, p = 0.1 }, { until = 3, p = 0.2 }, { p = 0.3 }]")
+        .at_line_of("until = 5")
+        .key("events.talks.p[1]")
+        .says("must come after the previous piece's");
+}
+
+#[test]
+fn a_schedule_past_the_horizon() {
+    refuse_p("[{ until = 10, p = 0.1 }, { p = 0.3 }]")
+        .at_line_of("until = 10")
+        .key("events.talks.p[0]")
+        .says("within steps 1 to 9");
+    refuse_p("[{ until = 2026-01-01, p = 0.1 }, { p = 0.3 }]")
+        .key("events.talks.p[0]")
+        .says("within steps 1 to 9");
+}
+
+#[test]
+fn a_schedule_date_before_the_start() {
+    refuse_p("[{ until = 2024-12-31, p = 0.1 }, { p = 0.3 }]")
+        .at_line_of("until = 2024-12-31")
+        .key("events.talks.p[0]")
+        .says("before the start of the scenario");
+}
+
+#[test]
+fn a_schedule_date_without_a_start() {
+    refuse_file(
+        base_with(
+            "p = 0.3\n",
+            "p = [{ until = 2025-02-01, p = 0.1 }, { p = 0.3 }]\n",
+        )
+        .replace("start = 2025-01-06\n", ""),
+    )
+    .key("events.talks.p[0]")
+    .says("no start date");
+}
+
+#[test]
+fn a_schedule_whose_last_piece_has_an_until_or_a_middle_piece_none() {
+    refuse_p("[{ until = 3, p = 0.1 }, { until = 6, p = 0.3 }]")
+        .key("events.talks.p[1]")
+        .says("leave out its until");
+    refuse_p("[{ p = 0.1 }, { p = 0.3 }]")
+        .key("events.talks.p[0]")
+        .says("only the last piece may leave out until");
+    refuse_p("[]")
+        .key("events.talks.p")
+        .says("at least one piece");
+}
+
+#[test]
+fn a_schedule_piece_out_of_range_or_of_the_wrong_kind() {
+    refuse_p("[{ until = 3, p = 1.5 }, { p = 0.3 }]")
+        .key("events.talks.p")
+        .says("probability 1.5 in piece 0 of the schedule is outside [0, 1]");
+    refuse_p("[{ until = 3, factor = 0.5 }, { p = 0.3 }]")
+        .key("events.talks.p[0]")
+        .says("gives its value as p = ...");
+    refuse_p("[{ until = 3, p = { low = 0.1, high = 0.2 } }, { p = 0.3 }]")
+        .says("takes a plain number");
+    refuse_p("[{ until = 3, p = 0.1, by = 2 }, { p = 0.3 }]").says("unknown key `by`");
+    refuse_file(base_with(
+        "factor = 2.0",
+        "factor = [{ until = 4, factor = 0.0 }, { factor = 2.0 }]",
+    ))
+    .key("events.sanctions.modifiers.stalled.factor")
+    .says("factor 0 in piece 0 of the schedule must be a finite number > 0");
+}
+
+#[test]
+fn a_decay_with_a_bad_half_life_or_start() {
+    refuse_p("{ start = 0.2, half_life = 0 }")
+        .at_line_of("half_life = 0")
+        .key("events.talks.p.half_life")
+        .says("must be a finite number of steps > 0");
+    refuse_p("{ start = 0.2, half_life = -3 }").says("half-life -3");
+    refuse_p("{ start = 1.2, half_life = 3 }").says("probability 1.2 at the start of the decay");
+    refuse_p("{ start = 0.2, half_life = nan }").says("half-life NaN");
+}
+
+#[test]
+fn a_patch_of_a_value_that_is_not_a_schedule() {
+    Sandbox::with_file(BASE)
+        .refuse(&["run", FILE, "--set", "events.talks.p.1=0.2"])
+        .says("--set 'events.talks.p.1=0.2'")
+        .key("events.talks.p.1")
+        .says("not one");
+}

@@ -482,32 +482,17 @@ fn reseal(text: &str) -> String {
 #[test]
 fn shards_of_events_that_end_merge_to_the_bytes_of_one_run() {
     // Spells in effect and repeated starts are counted in the tally too, and merge exactly.
-    let dir = TempDir::new().unwrap();
+    let dir = setup();
     let d = dir.path();
-    let args = [
-        "run",
-        "baseline",
-        "--paths",
-        "20000",
-        "--seed",
-        "4",
-        "--set",
-        "events.meeting.ends.p=0.3",
-        "--set",
-        "events.meeting.p=0.05",
-    ];
-    pathcast(d)
-        .args(args)
-        .args(["--out", "single"])
-        .assert()
-        .success();
+    let text = common::SMALL_SCENARIO.replace(
+        "[events.sanctions]",
+        "[events.talks.ends]\np = 0.3\n\n[events.sanctions]",
+    );
+    fs::write(d.join("small.toml"), text).unwrap();
+    run(d, "single", PATHS, 4, &[]);
     let folders: Vec<String> = (0..3).map(|i| format!("s{i}")).collect();
     for (i, folder) in folders.iter().enumerate() {
-        pathcast(d)
-            .args(args)
-            .args(["--shard", &format!("{i}/3"), "--out", folder])
-            .assert()
-            .success();
+        shard(d, folder, i as u64, 3, PATHS, 4);
     }
     merge(d, &folders, "merged");
     assert_same_as(d, "single", "merged");
@@ -516,5 +501,5 @@ fn shards_of_events_that_end_merge_to_the_bytes_of_one_run() {
         .lines()
         .next()
         .unwrap()
-        .ends_with(",meeting.in_effect"));
+        .ends_with(",talks.in_effect"));
 }

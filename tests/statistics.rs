@@ -1009,12 +1009,12 @@ fn every_preset_agrees_with_the_exact_solver() {
         // Power: the same Monte Carlo run must disagree with the exact solution of the
         // scenario with one event's weekly probability 20% higher.
         if i == 0 {
-            let event = model
+            let (event, p) = model
                 .events()
                 .iter()
-                .find(|e| e.hazard.p() > 0.0 && e.hazard.p() <= 0.5)
+                .find_map(|e| Some((e, e.hazard.p().constant().filter(|&p| p > 0.0 && p <= 0.5)?)))
                 .expect("an event to perturb");
-            let set = format!("events.{}.p={:?}", event.id, event.hazard.p() * 1.2);
+            let set = format!("events.{}.p={:?}", event.id, p * 1.2);
             let perturbed = load_preset(name, std::slice::from_ref(&set));
             let other = Report::from_exact(&perturbed, &solve(&perturbed));
             let (comparisons, _) = check_exact::compare(&mc, &other, PRESET_PATHS);
@@ -1245,17 +1245,23 @@ fn random_scenarios_agree_with_the_exact_solver() {
         "too few z comparisons: {z_compared}"
     );
     assert!(z_failures.is_empty(), "{}", z_failures.join("\n"));
-    // One family over all scenarios: m counts every comparison of every scenario.
+    println!("{z_compared} z comparisons");
+    assert_families(&families);
+}
+
+/// Checks the families of many scenarios as one family: m counts every comparison of every
+/// scenario. A failure shows the scenario.
+fn assert_families(families: &[(Family, String)]) {
     let m: usize = families.iter().map(|(f, _)| f.statistical()).sum();
     let cells: usize = families.iter().map(|(f, _)| f.cells.len()).sum();
     println!(
         "random scenarios: {cells} counts, {m} statistical comparisons at {:.2} sigma \
-         (tail {:.2e}), {z_compared} z comparisons",
+         (tail {:.2e})",
         check_exact::threshold(m),
         alpha(m)
     );
     let mut report = String::new();
-    for (family, text) in &families {
+    for (family, text) in families {
         let failures = family.failures_in_family_of(m);
         if !failures.is_empty() {
             writeln!(report, "{}\n{text}", failures.join("\n")).unwrap();
@@ -1285,8 +1291,8 @@ fn random_scenarios_cover_the_format() {
             .map(|e| &e.hazard)
             .chain(model.outcomes().iter().filter_map(|o| o.hazard.as_ref()))
         {
-            zero += usize::from(hazard.p() == 0.0);
-            one += usize::from(hazard.p() == 1.0);
+            zero += usize::from(hazard.p().constant() == Some(0.0));
+            one += usize::from(hazard.p().constant() == Some(1.0));
             windows += usize::from(hazard.window() != (1, model.horizon()));
             whens += usize::from(hazard.when().is_some());
             modifiers += hazard.modifiers().len();
@@ -1688,6 +1694,23 @@ fn add_spell_cells(
     }
 }
 
+/// Every count of a tally against the exact masses: outcomes, first starts and joint counts,
+/// then the starts, ends and spells of the events that can end.
+fn every_cell(label: &str, model: &Model, tally: &Tally, masses: &ExactMasses) -> Family {
+    let mut family = Family::default();
+    add_tally_cells(
+        &mut family,
+        label,
+        model,
+        tally,
+        &masses.outcome_steps,
+        &masses.event_steps,
+        Some(&masses.joint),
+    );
+    add_spell_cells(&mut family, label, model, tally, masses);
+    family
+}
+
 /// `[events.talks]` with start hazard `a` and end hazard `b` over `horizon` steps, recurring or
 /// not; nothing else happens.
 fn spell_scenario(a: f64, b: f64, horizon: u32, recurs: bool) -> String {
@@ -1754,18 +1777,7 @@ fn an_event_that_starts_and_ends_is_a_two_state_chain() {
         assert!((report.events[0].estimate.probability.unwrap() - ever).abs() <= 1e-12);
 
         let tally = simulate::tally_serial(&model, 0x5e11, 0, 200_000);
-        let mut family = Family::default();
-        add_tally_cells(
-            &mut family,
-            &label,
-            &model,
-            &tally,
-            &masses.outcome_steps,
-            &masses.event_steps,
-            Some(&masses.joint),
-        );
-        add_spell_cells(&mut family, &label, &model, &tally, &masses);
-        family.assert_ok(&label);
+        every_cell(&label, &model, &tally, &masses).assert_ok(&label);
         // The mean number of starts, against its own interval (normal, 5 sigma).
         let mc = Report::from_tally(&model, &tally, 0x5e11, 0);
         let (low, high) = mc.events[0]
@@ -1934,33 +1946,174 @@ fn random_scenarios_with_ends_agree_with_brute_force_and_monte_carlo() {
         let seed = rng.next_u64();
         let tally = simulate::tally_serial(&model, seed, 0, RANDOM_PATHS / 2);
         check_tally_structure(&label, &model, &tally);
-        let mut family = Family::default();
-        add_tally_cells(
-            &mut family,
-            &label,
-            &model,
-            &tally,
-            &masses.outcome_steps,
-            &masses.event_steps,
-            Some(&masses.joint),
-        );
-        add_spell_cells(&mut family, &label, &model, &tally, &masses);
-        families.push((family, text));
+        families.push((every_cell(&label, &model, &tally, &masses), text));
     }
     assert!(
         ending >= 50 && evers >= 20 && once >= 10,
         "coverage: {ending} ending events, {evers} ever(), {once} recurs = false"
     );
-    let m: usize = families.iter().map(|(f, _)| f.statistical()).sum();
-    let mut report = String::new();
-    for (family, text) in &families {
-        let failures = family.failures_in_family_of(m);
-        if !failures.is_empty() {
-            writeln!(report, "{}\n{text}", failures.join("\n")).unwrap();
+    assert_families(&families);
+}
+
+// ------------------------------------------------------------------------------------------
+// 7. Probabilities that change over time
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn a_decay_and_a_schedule_follow_their_survival_functions() {
+    // Weekly steps from Monday 6 January 2025: step 4 begins on 27 January, so a piece "until
+    // 2025-01-29" covers steps 1 to 4.
+    let text = r#"
+[scenario]
+id = "rates"
+horizon = 12
+start = 2025-01-06
+[events.fading]
+label = "A chance that halves every three weeks from week 2"
+p = { start = 0.3, half_life = 3 }
+window = [2, 12]
+[events.scheduled]
+label = "A chance by period"
+p = [{ until = 2025-01-29, p = 0.1 }, { until = 8, p = 0.4 }, { p = 0.05 }]
+[events.pushed]
+label = "Pushed harder early on, while the fading chance has come"
+p = 0.2
+[events.pushed.modifiers.early]
+when = "fading"
+factor = [{ until = 6, factor = 4.0 }, { factor = 0.5 }]
+[outcomes.open]
+label = "Open"
+[horizon]
+default = "open"
+"#;
+    let model = load_text(text);
+    let masses = solve(&model);
+    let fading = |t: u32| {
+        if t < 2 {
+            0.0
+        } else {
+            0.3 * 0.5f64.powf(f64::from(t - 2) / 3.0)
+        }
+    };
+    let scheduled = |t: u32| match t {
+        1..=4 => 0.1,
+        5..=8 => 0.4,
+        _ => 0.05,
+    };
+    // First happening at step t: not before (each step's own chance), then at t.
+    let first = |p: &dyn Fn(u32) -> f64, t: u32| (1..t).map(|s| 1.0 - p(s)).product::<f64>() * p(t);
+    for t in 1..=12u32 {
+        let close = |got: f64, want: f64| (got - want).abs() <= 1e-12;
+        let got = masses.event_steps[0][t as usize];
+        assert!(
+            close(got, first(&fading, t)),
+            "fading at {t}: {got} vs {}",
+            first(&fading, t)
+        );
+        let got = masses.event_steps[1][t as usize];
+        assert!(close(got, first(&scheduled, t)), "scheduled at {t}");
+    }
+    // `pushed` depends on `fading`: its chance at t is 0.2 with odds x4 up to week 6 (x0.5
+    // after) once `fading` has happened before t. Summed over when `fading` happened:
+    let odds = |p: f64, f: f64| p * f / (1.0 - p + p * f);
+    // P(pushed not yet and fading not yet), P(pushed not yet and fading already), before t.
+    let mut survive = [1.0f64, 0.0];
+    let mut by = 0.0;
+    for t in 1..=12u32 {
+        let factor = if t <= 6 { 4.0 } else { 0.5 };
+        let (not_yet, yes) = (survive[0], survive[1]);
+        let p_with = odds(0.2, factor);
+        let mass = not_yet * 0.2 + yes * p_with;
+        by += mass;
+        let got: f64 = masses.event_steps[2][1..=t as usize].iter().sum();
+        assert!((got - by).abs() <= 1e-12, "pushed by {t}: {got} vs {by}");
+        let f = fading(t);
+        survive = [
+            not_yet * 0.8 * (1.0 - f),
+            yes * (1.0 - p_with) + not_yet * 0.8 * f,
+        ];
+    }
+    let tally = simulate::tally_serial(&model, 0xdeca1, 0, 200_000);
+    every_cell("rates", &model, &tally, &masses).assert_ok("rates");
+}
+
+/// Rewrites some `p = <number>` and `factor = <number>` lines of a scenario as schedules and
+/// decays.
+fn with_rates(rng: &mut ChaCha8Rng, text: &str) -> String {
+    let horizon: u32 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("horizon = ")?.parse().ok())
+        .unwrap();
+    let mut out = String::new();
+    for line in text.lines() {
+        let number = line
+            .strip_prefix("p = ")
+            .map(|v| ("p", v))
+            .or_else(|| line.strip_prefix("factor = ").map(|v| ("factor", v)));
+        match number {
+            Some((key, value)) if horizon > 2 && rng.random_bool(0.35) => {
+                let v: f64 = value.parse().unwrap();
+                if key == "p" && rng.random_bool(0.4) {
+                    let half_life = rng.random_range(0.5..10.0);
+                    writeln!(out, "p = {{ start = {v:?}, half_life = {half_life:?} }}").unwrap();
+                } else {
+                    let cut = rng.random_range(1..horizon - 1);
+                    let second = rng.random_range(cut + 1..horizon);
+                    let other = if key == "p" {
+                        rng.random_range(0.0..0.5)
+                    } else {
+                        rng.random_range(0.2f64.ln()..5.0f64.ln()).exp()
+                    };
+                    writeln!(
+                        out,
+                        "{key} = [{{ until = {cut}, {key} = {v:?} }}, {{ until = {second}, {key} = {other:?} }}, {{ {key} = {v:?} }}]"
+                    )
+                    .unwrap();
+                }
+            }
+            _ => writeln!(out, "{line}").unwrap(),
         }
     }
+    out
+}
+
+#[test]
+fn random_scenarios_with_rates_agree_with_brute_force_and_monte_carlo() {
+    let mut rng = ChaCha8Rng::seed_from_u64(MASTER_SEED ^ 0x7a7e);
+    let mut families = Vec::new();
+    let (mut schedules, mut decays) = (0, 0);
+    for index in 0..RANDOM_SCENARIOS / 2 {
+        let base = if rng.random_bool(0.5) {
+            random_scenario_with_ends(&mut rng, index)
+        } else {
+            random_scenario(&mut rng, index)
+        };
+        let text = with_rates(&mut rng, &base);
+        schedules += text.matches("until = ").count();
+        decays += text.matches("half_life").count();
+        let model = load_text(&text);
+        let label = format!("random scenario with rates {index}");
+        let masses = solve(&model);
+        let brute = crate::exact::brute_force(&model);
+        for (x, y) in [
+            (&masses.outcome_steps, &brute.outcome_steps),
+            (&masses.event_steps, &brute.event_steps),
+            (&masses.joint, &brute.joint),
+            (&masses.starts, &brute.starts),
+        ] {
+            for (vx, vy) in x.iter().flatten().zip(y.iter().flatten()) {
+                assert!((vx - vy).abs() <= 1e-12, "{label}: {vx} vs {vy}\n{text}");
+            }
+        }
+        check_exact_structure(&label, &model, &masses);
+        let seed = rng.next_u64();
+        let tally = simulate::tally_serial(&model, seed, 0, RANDOM_PATHS / 2);
+        check_tally_structure(&label, &model, &tally);
+        families.push((every_cell(&label, &model, &tally, &masses), text));
+    }
     assert!(
-        report.is_empty(),
-        "Monte Carlo disagrees with exact:\n{report}"
+        schedules >= 40 && decays >= 20,
+        "coverage: {schedules} schedule cuts, {decays} decays"
     );
+    assert_families(&families);
 }

@@ -37,7 +37,7 @@ pub fn default_range(parameter: &Parameter) -> (f64, f64) {
     let v = parameter.value;
     match parameter.kind {
         Kind::Probability => (adjust_odds(v, 0.5), adjust_odds(v, 2.0)),
-        Kind::Factor => (v / 2.0, v * 2.0),
+        Kind::Factor | Kind::HalfLife => (v / 2.0, v * 2.0),
     }
 }
 

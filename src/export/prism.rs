@@ -18,6 +18,7 @@
 //! ended in that outcome, so `P=? [F "ceasefire"]` is the probability of the outcome.
 
 use crate::model::{Hazard, Model};
+use crate::rate::Rate;
 use crate::scenario::condition::Condition;
 use std::fmt::Write;
 
@@ -121,32 +122,65 @@ fn probability_formulas(out: &mut String, model: &Model, name: Names<'_>, hazard
         factor: f_name,
         id,
     } = name;
-    let p = number(hazard.p());
-    if hazard.modifiers().is_empty() || hazard.p() <= 0.0 || hazard.p() >= 1.0 {
+    let p = rate(hazard.p());
+    let pinned = |v: f64| v <= 0.0 || v >= 1.0;
+    if hazard.modifiers().is_empty() || hazard.p().constant().is_some_and(pinned) {
         writeln!(out, "formula {p_name}_{id} = {p};").unwrap();
         return;
     }
     let factors: Vec<String> = hazard
         .modifiers()
         .iter()
-        .map(|m| format!("({} ? {} : 1)", operand(model, &m.when), number(m.factor)))
+        .map(|m| format!("({} ? {} : 1)", operand(model, &m.when), rate(&m.factor)))
         .collect();
     for m in hazard.modifiers() {
         writeln!(
             out,
             "// modifier {}: odds x {} when {}",
             comment(&m.name),
-            number(m.factor),
+            rate(&m.factor),
             comment(&model.render(&m.when))
         )
         .unwrap();
     }
     writeln!(out, "formula {f_name}_{id} = ({});", factors.join(" * ")).unwrap();
-    writeln!(
-        out,
-        "formula {p_name}_{id} = (1 / (1 + (1 - {p}) / ({p} * {f_name}_{id})));"
-    )
-    .unwrap();
+    let adjusted = format!("(1 / (1 + (1 - {p}) / ({p} * {f_name}_{id})))");
+    if hazard.p().constant().is_some() {
+        writeln!(out, "formula {p_name}_{id} = {adjusted};").unwrap();
+    } else {
+        // A p that changes over time may be 0 or 1 at some steps, which odds cannot move.
+        writeln!(
+            out,
+            "formula {p_name}_{id} = ({p} <= 0 | {p} >= 1 ? {p} : {adjusted});"
+        )
+        .unwrap();
+    }
+}
+
+/// A rate as a PRISM expression of the step `t`: a schedule as nested conditionals, a decay
+/// with `pow`.
+fn rate(rate: &Rate) -> String {
+    match rate {
+        Rate::Constant(v) => number(*v),
+        Rate::Schedule(pieces) => {
+            let (last, earlier) = pieces.split_last().expect("a schedule has a piece");
+            earlier
+                .iter()
+                .rev()
+                .fold(number(last.value), |rest, piece| {
+                    format!("(t <= {} ? {} : {rest})", piece.last, number(piece.value))
+                })
+        }
+        Rate::Decay {
+            start,
+            half_life,
+            from,
+        } => format!(
+            "({} * pow(2.0, ({from} - t) / {}))",
+            number(*start),
+            number(*half_life)
+        ),
+    }
 }
 
 /// The formula names of one hazard: `<probability>_<id>` and `<factor>_<id>`.
@@ -288,7 +322,7 @@ pub fn to_prism_with_notes(model: &Model, notes: &[String]) -> String {
     for event in model.events() {
         let id = &event.id;
         writeln!(w, "\n// event {id}: {}", comment(&event.label)).unwrap();
-        if event.hazard.p() <= 0.0 {
+        if !event.hazard.p().ever_positive() {
             writeln!(
                 w,
                 "// (p = 0: it never happens)\nmodule event_{id}\n  e_{id} : bool init \
@@ -304,7 +338,7 @@ pub fn to_prism_with_notes(model: &Model, notes: &[String]) -> String {
         }
         go.extend(eligibility(model, &event.hazard));
         writeln!(w, "formula go_{id} = ({});", all_of(go)).unwrap();
-        let Some(ends) = event.ends.as_ref().filter(|h| h.p() > 0.0) else {
+        let Some(ends) = event.ends.as_ref().filter(|h| h.p().ever_positive()) else {
             let (ever, marks) = match event.ends {
                 Some(_) => (
                     format!("\n  ever_{id} : bool init false;"),
@@ -354,7 +388,7 @@ pub fn to_prism_with_notes(model: &Model, notes: &[String]) -> String {
         let Some(hazard) = &outcome.hazard else {
             continue;
         };
-        if hazard.p() <= 0.0 {
+        if !hazard.p().ever_positive() {
             continue;
         }
         let id = &outcome.id;

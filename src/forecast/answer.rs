@@ -187,8 +187,8 @@ pub fn exact_curves(
         // step (its own bits, and the carried old values of the bits it reads).
         for &k in &order {
             let event = &model.events()[k];
-            let start = exact::live(&event.hazard, t).then_some(&event.hazard);
-            let end = event.ends.as_ref().filter(|h| exact::live(h, t));
+            let start = event.hazard.live(t).then_some(&event.hazard);
+            let end = event.ends.as_ref().filter(|h| h.live(t));
             if start.is_none() && end.is_none() {
                 continue;
             }
@@ -214,9 +214,9 @@ pub fn exact_curves(
                     continue;
                 }
                 let p = if hazard.is_unconditional() {
-                    hazard.p()
+                    hazard.p_at(t)
                 } else {
-                    hazard.probability_in_window((cur & !carried) | old)
+                    hazard.probability_in_window((cur & !carried) | old, t)
                 };
                 if p <= 0.0 {
                     continue;

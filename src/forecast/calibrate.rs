@@ -42,14 +42,14 @@ fn logit(p: f64) -> f64 {
 fn to_scale(kind: Kind, value: f64) -> f64 {
     match kind {
         Kind::Probability => logit(value),
-        Kind::Factor => value.ln(),
+        Kind::Factor | Kind::HalfLife => value.ln(),
     }
 }
 
 fn from_scale(kind: Kind, x: f64) -> f64 {
     match kind {
         Kind::Probability => 1.0 / (1.0 + (-x).exp()),
-        Kind::Factor => x.exp(),
+        Kind::Factor | Kind::HalfLife => x.exp(),
     }
 }
 

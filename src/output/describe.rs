@@ -3,6 +3,7 @@
 use super::analysis::value;
 use super::{percent, table};
 use crate::model::{Hazard, Model};
+use crate::rate::Rate;
 use crate::scenario::Loaded;
 use crate::text::printable;
 
@@ -25,10 +26,37 @@ fn hazard_cells(model: &Model, hazard: &Hazard) -> Vec<String> {
     let modifiers = hazard
         .modifiers()
         .iter()
-        .map(|m| format!("x{} if {}", m.factor, model.render(&m.when)))
+        .map(|m| {
+            let factor = rate(model, &m.factor, &|f| format!("x{f}"));
+            format!("{factor} if {}", model.render(&m.when))
+        })
         .collect::<Vec<_>>()
         .join("; ");
-    vec![percent(hazard.p()), window, when, modifiers]
+    vec![rate(model, hazard.p(), &percent), window, when, modifiers]
+}
+
+/// A value that may change over time, each number written with `show`: "2.0% to week 8, then
+/// 1.0%", or "1.2%, halving every 12 weeks".
+fn rate(model: &Model, rate: &Rate, show: &dyn Fn(f64) -> String) -> String {
+    match rate {
+        Rate::Constant(v) => show(*v),
+        Rate::Schedule(pieces) => {
+            let (last, earlier) = pieces.split_last().expect("a schedule has a piece");
+            let mut text: Vec<String> = earlier
+                .iter()
+                .map(|p| format!("{} to {}", show(p.value), model.describe_step(p.last)))
+                .collect();
+            text.push(format!("then {}", show(last.value)));
+            text.join(", ")
+        }
+        Rate::Decay {
+            start, half_life, ..
+        } => format!(
+            "{}, halving every {half_life} {}s",
+            show(*start),
+            model.step()
+        ),
+    }
 }
 
 pub fn render(loaded: &Loaded) -> String {

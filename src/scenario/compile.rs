@@ -1,13 +1,14 @@
 //! Checks a merged scenario document and turns it into a [`Model`].
 
 use super::condition::{self, Condition, RESERVED_WORDS};
-use super::document::{Document, EventDoc, Loc, Number};
+use super::document::{Document, EventDoc, Loc, Number, PieceDoc, Until};
 use super::source::{file_error, Sources};
 use crate::error::ScenarioError;
 use crate::model::{
     Definition, Event, Hazard, HorizonRule, Model, Modifier, Outcome, StepUnit, MAX_EVENTS,
 };
 use crate::parameters::Kind;
+use crate::rate::{Piece, Rate};
 use crate::text::excerpt;
 use crate::uncertainty::{Distribution, Uncertain};
 use chrono::NaiveDate;
@@ -96,33 +97,142 @@ impl Checker<'_> {
         Err(self.error(l, key, problem))
     }
 
-    fn probability(&self, loc: &Loc<Number>, key: &str) -> Result<f64, ScenarioError> {
-        self.number(loc, key, Kind::Probability, |p| {
-            format!("probability {p} is outside [0, 1]")
-        })
-    }
-
-    fn factor(&self, loc: &Loc<Number>, key: &str) -> Result<f64, ScenarioError> {
-        self.number(loc, key, Kind::Factor, |f| {
-            format!("factor {f} must be a finite number > 0")
-        })
-    }
-
-    /// The value a plain run uses: the number, or an uncertain value's median, which is then
-    /// listed among the model's uncertain inputs under `key`.
-    fn number(
+    /// A `p` or `factor` of a hazard whose window begins at step `first` (where a decay
+    /// starts), as a constant, schedule or decay; see [`crate::rate`].
+    fn rate(
         &self,
         loc: &Loc<Number>,
         key: &str,
         kind: Kind,
-        refusal: impl Fn(f64) -> String,
-    ) -> Result<f64, ScenarioError> {
-        match loc.value {
-            Number::Fixed(x) if kind.accepts(x) => Ok(x),
-            Number::Fixed(x) => Err(self.error(loc, key, refusal(x))),
+        first: u32,
+        time: &Time,
+    ) -> Result<Rate, ScenarioError> {
+        let checked = |x: f64, what: &str| {
+            if kind.accepts(x) {
+                Ok(x)
+            } else {
+                Err(self.error(loc, key, refusal(kind, x, what)))
+            }
+        };
+        match &loc.value {
+            Number::Fixed(_) | Number::Uncertain(_) => {
+                Ok(Rate::Constant(self.number(loc, key, kind)?))
+            }
+            Number::Decay { start, half_life } => {
+                if !(half_life.is_finite() && *half_life > 0.0) {
+                    return Err(self.error(
+                        loc,
+                        &format!("{key}.half_life"),
+                        format!("half-life {half_life} must be a finite number of steps > 0"),
+                    ));
+                }
+                Ok(Rate::Decay {
+                    start: checked(*start, " at the start of the decay")?,
+                    half_life: *half_life,
+                    from: first,
+                })
+            }
+            Number::Schedule(pieces) => self.schedule(loc, key, kind, pieces, time, &checked),
+            Number::Patch(changes) => {
+                let names: Vec<String> =
+                    changes.iter().map(|(k, _)| format!("{key}.{k}")).collect();
+                Err(self.error(
+                    loc,
+                    &names.join(", "),
+                    "sets a number of a schedule or decay (a piece by its index, start or \
+                     half_life), but the value it changes is not one, or has no such number; \
+                     give the whole value instead",
+                ))
+            }
+        }
+    }
+
+    fn schedule(
+        &self,
+        loc: &Loc<Number>,
+        key: &str,
+        kind: Kind,
+        pieces: &[PieceDoc],
+        time: &Time,
+        checked: &dyn Fn(f64, &str) -> Result<f64, ScenarioError>,
+    ) -> Result<Rate, ScenarioError> {
+        let refuse =
+            |i: usize, message: String| Err(self.error(loc, &format!("{key}[{i}]"), message));
+        if pieces.is_empty() {
+            return Err(self.error(
+                loc,
+                key,
+                "a schedule needs at least one piece, e.g. [{ p = 0.01 }]",
+            ));
+        }
+        let name = match kind {
+            Kind::Probability => "p",
+            _ => "factor",
+        };
+        let mut rates = Vec::new();
+        let mut previous = 0;
+        for (i, piece) in pieces.iter().enumerate() {
+            if piece.key != name {
+                return refuse(
+                    i,
+                    format!("a piece of a {name} schedule gives its value as {name} = ..."),
+                );
+            }
+            let value = checked(piece.value, &format!(" in piece {i} of the schedule"))?;
+            let is_last = i + 1 == pieces.len();
+            let last = match (&piece.until, is_last) {
+                (None, true) => u32::MAX,
+                (None, false) => {
+                    return refuse(
+                        i,
+                        "only the last piece may leave out until (it runs to the horizon)".into(),
+                    )
+                }
+                (Some(_), true) => {
+                    return refuse(
+                        i,
+                        "the last piece runs to the horizon: leave out its until".into(),
+                    )
+                }
+                (Some(until), false) => {
+                    let step = match until {
+                        Until::Step(t) => *t,
+                        Until::Date(date) => match time.last_step_by(date) {
+                            Ok(t) => i64::from(t),
+                            Err(message) => return refuse(i, message),
+                        },
+                    };
+                    if step <= previous || step < 1 || step >= i64::from(time.horizon) {
+                        return refuse(
+                            i,
+                            format!(
+                                "until {} (step {step}) must come after the previous piece's and \
+                                 within steps 1 to {} (the horizon is {}, and the last piece \
+                                 needs a step of its own)",
+                                until_text(until),
+                                time.horizon - 1,
+                                time.horizon
+                            ),
+                        );
+                    }
+                    previous = step;
+                    step as u32
+                }
+            };
+            rates.push(Piece { last, value });
+        }
+        Ok(Rate::Schedule(rates))
+    }
+
+    /// The value a plain run uses: the number, or an uncertain value's median, which is then
+    /// listed among the model's uncertain inputs under `key`.
+    fn number(&self, loc: &Loc<Number>, key: &str, kind: Kind) -> Result<f64, ScenarioError> {
+        match &loc.value {
+            Number::Fixed(x) if kind.accepts(*x) => Ok(*x),
+            Number::Fixed(x) => Err(self.error(loc, key, refusal(kind, *x, ""))),
             Number::Uncertain(shape) => {
                 let distribution =
-                    Distribution::new(kind, shape).map_err(|m| self.error(loc, key, m))?;
+                    Distribution::new(kind, *shape).map_err(|m| self.error(loc, key, m))?;
                 let median = distribution.median();
                 self.uncertain.borrow_mut().push(Uncertain {
                     key: key.to_string(),
@@ -130,16 +240,19 @@ impl Checker<'_> {
                 });
                 Ok(median)
             }
+            _ => unreachable!("rate() handles schedules, decays and patches"),
         }
     }
 
+    /// The hazard written in `event` under `key`, with its `p` written at `p`.
     fn hazard(
         &self,
         event: &EventDoc,
         key: &str,
-        p: f64,
-        horizon: u32,
+        p: &Loc<Number>,
+        time: &Time,
     ) -> Result<Hazard, ScenarioError> {
+        let horizon = time.horizon;
         let window = match &event.window {
             None => (1, horizon),
             Some(loc) => {
@@ -184,13 +297,20 @@ impl Checker<'_> {
                     "missing; a modifier needs a factor",
                 )
             })?;
-            let factor = self.factor(factor, &format!("{key}.factor"))?;
+            let factor = self.rate(
+                factor,
+                &format!("{key}.factor"),
+                Kind::Factor,
+                window.0,
+                time,
+            )?;
             modifiers.push(Modifier {
                 name: name.clone(),
                 when: self.condition(when, &format!("{key}.when"))?,
                 factor,
             });
         }
+        let p = self.rate(p, &format!("{key}.p"), Kind::Probability, window.0, time)?;
         Ok(Hazard::new(p, window, when, modifiers))
     }
 }
@@ -383,6 +503,11 @@ pub fn compile(document: &Document, sources: &Sources) -> Result<Model, Scenario
         Some(loc) if loc.value >= 0 => loc.value as u64,
         Some(loc) => return Err(c.error(loc, "scenario.seed", "the seed must be >= 0")),
     };
+    let time = Time {
+        horizon,
+        start,
+        step,
+    };
 
     let state_bits = |n: usize| {
         let ending = document
@@ -434,8 +559,7 @@ pub fn compile(document: &Document, sources: &Sources) -> Result<Model, Scenario
                 "missing; give its probability per step",
             )
         })?;
-        let p = c.probability(p_loc, &format!("{key}.p"))?;
-        let hazard = c.hazard(event, &key, p, horizon)?;
+        let hazard = c.hazard(event, &key, p_loc, &time)?;
         check_ends(&c, &key, event, true)?;
         let ends = match &event.ends {
             Some(ends) => {
@@ -447,8 +571,7 @@ pub fn compile(document: &Document, sources: &Sources) -> Result<Model, Scenario
                         "missing; give the probability per step that it ends while in effect",
                     )
                 })?;
-                let p = c.probability(p_loc, &format!("{key}.p"))?;
-                Some(c.hazard(ends, &key, p, horizon)?)
+                Some(c.hazard(ends, &key, p_loc, &time)?)
             }
             None => None,
         };
@@ -486,10 +609,7 @@ pub fn compile(document: &Document, sources: &Sources) -> Result<Model, Scenario
                 )
             })?;
         let hazard = match &outcome.p {
-            Some(p_loc) => {
-                let p = c.probability(p_loc, &format!("{key}.p"))?;
-                Some(c.hazard(outcome, &key, p, horizon)?)
-            }
+            Some(p_loc) => Some(c.hazard(outcome, &key, p_loc, &time)?),
             None => {
                 if let Some(loc) = outcome.window.as_ref() {
                     return Err(c.error(loc, &format!("{key}.window"), horizon_only(id)));
@@ -583,6 +703,59 @@ pub fn compile(document: &Document, sources: &Sources) -> Result<Model, Scenario
         }
     }
     Ok(model)
+}
+
+/// What a rate's dates and steps are checked against.
+struct Time {
+    horizon: u32,
+    start: Option<NaiveDate>,
+    step: StepUnit,
+}
+
+impl Time {
+    /// The last step that begins on or before `date`: the step an `until` date names.
+    fn last_step_by(&self, date: &toml::value::Datetime) -> Result<u32, String> {
+        let Some(start) = self.start else {
+            return Err(format!(
+                "until {date} is a date, and the scenario has no start date to count steps \
+                 from: give scenario.start, or a step number"
+            ));
+        };
+        let day = match (&date.date, &date.time) {
+            (Some(d), None) => {
+                NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
+            }
+            _ => None,
+        }
+        .ok_or_else(|| format!("until '{date}' is not a plain date such as 2025-10-31"))?;
+        if day < start {
+            return Err(format!(
+                "until {day} is before the start of the scenario ({start})"
+            ));
+        }
+        // Steps begin in order, so the last one that begins by the date is found by counting.
+        let mut step = 1;
+        while step < self.horizon && self.step.date_of(start, step + 1).is_some_and(|d| d <= day) {
+            step += 1;
+        }
+        Ok(step)
+    }
+}
+
+fn until_text(until: &Until) -> String {
+    match until {
+        Until::Step(t) => t.to_string(),
+        Until::Date(d) => d.to_string(),
+    }
+}
+
+/// Why `x` is not a valid value of `kind` (`place` says where in the value it is).
+fn refusal(kind: Kind, x: f64, place: &str) -> String {
+    match kind {
+        Kind::Probability => format!("probability {x}{place} is outside [0, 1]"),
+        Kind::Factor => format!("factor {x}{place} must be a finite number > 0"),
+        Kind::HalfLife => format!("half-life {x}{place} must be a finite number of steps > 0"),
+    }
 }
 
 fn horizon_only(id: &str) -> String {

@@ -34,13 +34,73 @@ impl<T: Serialize> Serialize for Loc<T> {
     }
 }
 
-/// A `p` or `factor` as written: a plain number, or an uncertain value such as
-/// `{ low = 0.004, high = 0.02 }` (see [`crate::uncertainty`]). Only the shape is checked
-/// here; whether the numbers make a valid distribution is checked with the key's kind.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A `p` or `factor` as written: a plain number, an uncertain value such as
+/// `{ low = 0.004, high = 0.02 }` (see [`crate::uncertainty`]), a schedule
+/// `[{ until = 2025-10-31, p = 0.012 }, { p = 0.006 }]` or a decay
+/// `{ start = 0.012, half_life = 12 }` (see [`crate::rate`]). Only the shape is checked here;
+/// whether the numbers are valid is checked with the key's kind.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Number {
     Fixed(f64),
     Uncertain(Shape),
+    Schedule(Vec<PieceDoc>),
+    Decay {
+        start: f64,
+        half_life: f64,
+    },
+    /// Some numbers of the parent's schedule or decay, by key (`"1"`, `"start"`,
+    /// `"half_life"`): what a dotted key such as `events.x.p.1 = 0.02`, in a file that extends
+    /// another or in `--set`, writes. Laid on the parent's value by [`Document::overlay`].
+    Patch(Vec<(String, f64)>),
+}
+
+/// One piece of a schedule as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PieceDoc {
+    /// The last step it covers, as a step number or a date; `None` for the last piece.
+    pub until: Option<Until>,
+    /// The key its value was written under (`p` or `factor`), and the value.
+    pub key: String,
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Until {
+    Step(i64),
+    Date(toml::value::Datetime),
+}
+
+impl Number {
+    /// This value with `over` laid on it: a patch changes some numbers of a schedule or decay
+    /// (and stays a patch, refused when compiled, if this is neither or a key does not fit);
+    /// anything else replaces it.
+    pub fn overlay(&mut self, over: Number) {
+        let Number::Patch(changes) = &over else {
+            *self = over;
+            return;
+        };
+        let mut patched = self.clone();
+        for (key, value) in changes {
+            let slot = match (&mut patched, key.as_str()) {
+                (Number::Schedule(pieces), index) => index
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| pieces.get_mut(i))
+                    .map(|p| &mut p.value),
+                (Number::Decay { start, .. }, "start") => Some(start),
+                (Number::Decay { half_life, .. }, "half_life") => Some(half_life),
+                _ => None,
+            };
+            match slot {
+                Some(slot) => *slot = *value,
+                None => {
+                    *self = over;
+                    return;
+                }
+            }
+        }
+        *self = patched;
+    }
 }
 
 impl<'de> Deserialize<'de> for Number {
@@ -59,7 +119,12 @@ impl<'de> serde::de::Visitor<'de> for NumberVisitor {
     type Value = Number;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "a number or an uncertain value: {UNCERTAIN_FORMS}")
+        write!(
+            f,
+            "a number, an uncertain value ({UNCERTAIN_FORMS}), a schedule \
+             [{{ until = ..., p = ... }}, ..., {{ p = ... }}] or a decay \
+             {{ start = ..., half_life = ... }}"
+        )
     }
 
     fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Number, E> {
@@ -74,9 +139,19 @@ impl<'de> serde::de::Visitor<'de> for NumberVisitor {
         Ok(Number::Fixed(v as f64))
     }
 
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Number, A::Error> {
+        use serde::de::Error;
+        let mut pieces = Vec::new();
+        while let Some(table) = seq.next_element::<toml::Table>()? {
+            pieces.push(piece(table).map_err(A::Error::custom)?);
+        }
+        Ok(Number::Schedule(pieces))
+    }
+
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Number, A::Error> {
         use serde::de::Error;
         let (mut low, mut high, mut pair) = (None, None, None);
+        let mut decay = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "low" => low = Some(map.next_value::<f64>()?),
@@ -95,12 +170,29 @@ impl<'de> serde::de::Visitor<'de> for NumberVisitor {
                     }
                     pair = Some((key, a, b));
                 }
+                // A decay, or numbers of the parent's schedule or decay (a dotted key).
+                k if k == "start" || k == "half_life" || k.bytes().all(|b| b.is_ascii_digit()) => {
+                    decay.push((key, map.next_value::<f64>()?));
+                }
                 other => {
                     return Err(A::Error::custom(format!(
-                        "unknown key `{other}` in an uncertain value; expected {UNCERTAIN_FORMS}"
+                        "unknown key `{other}` in a value; expected {UNCERTAIN_FORMS}, a decay \
+                         {{ start = ..., half_life = ... }}, or a schedule (a list)"
                     )))
                 }
             }
+        }
+        if !decay.is_empty() {
+            if low.is_some() || high.is_some() || pair.is_some() {
+                return Err(A::Error::custom(
+                    "a value is either uncertain or a decay, not both",
+                ));
+            }
+            let get = |k: &str| decay.iter().find(|(key, _)| key == k).map(|&(_, v)| v);
+            return Ok(match (get("start"), get("half_life"), decay.len()) {
+                (Some(start), Some(half_life), 2) => Number::Decay { start, half_life },
+                _ => Number::Patch(decay),
+            });
         }
         let shape = match (low, high, pair) {
             (Some(low), Some(high), None) => Shape::Interval { low, high },
@@ -123,12 +215,77 @@ impl<'de> serde::de::Visitor<'de> for NumberVisitor {
     }
 }
 
+/// One piece of a schedule: `{ until = <step or date>, p = <number> }` (or `factor = ...`),
+/// the last one without `until`.
+fn piece(table: toml::Table) -> Result<PieceDoc, String> {
+    let mut until = None;
+    let mut value = None;
+    for (key, item) in table {
+        match (key.as_str(), item) {
+            ("until", toml::Value::Integer(step)) => until = Some(Until::Step(step)),
+            ("until", toml::Value::Datetime(date)) => until = Some(Until::Date(date)),
+            ("until", other) => {
+                return Err(format!(
+                    "until takes a step number or a date such as 2025-10-31, not {other}"
+                ))
+            }
+            ("p" | "factor", toml::Value::Float(x)) => value = Some((key, x)),
+            ("p" | "factor", toml::Value::Integer(x)) => value = Some((key, x as f64)),
+            ("p" | "factor", other) => {
+                return Err(format!(
+                    "a piece of a schedule takes a plain number as its {key}, not {other}"
+                ))
+            }
+            (other, _) => {
+                return Err(format!(
+                    "unknown key `{other}` in a piece of a schedule; expected until and p (or \
+                     factor)"
+                ))
+            }
+        }
+    }
+    let (key, value) =
+        value.ok_or("a piece of a schedule needs its value: p = ... (or factor = ...)")?;
+    Ok(PieceDoc { until, key, value })
+}
+
 impl Serialize for Number {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let shape = match *self {
-            Number::Fixed(v) => return serializer.serialize_f64(v),
-            Number::Uncertain(shape) => shape,
+        use serde::ser::{SerializeMap, SerializeSeq};
+        let shape = match self {
+            Number::Fixed(v) => return serializer.serialize_f64(*v),
+            Number::Uncertain(shape) => *shape,
+            Number::Schedule(pieces) => {
+                let mut seq = serializer.serialize_seq(Some(pieces.len()))?;
+                for piece in pieces {
+                    let mut table = toml::Table::new();
+                    match &piece.until {
+                        Some(Until::Step(t)) => {
+                            table.insert("until".into(), toml::Value::Integer(*t));
+                        }
+                        Some(Until::Date(d)) => {
+                            table.insert("until".into(), toml::Value::Datetime(*d));
+                        }
+                        None => {}
+                    }
+                    table.insert(piece.key.clone(), toml::Value::Float(piece.value));
+                    seq.serialize_element(&table)?;
+                }
+                return seq.end();
+            }
+            Number::Decay { start, half_life } => {
+                let mut map = serializer.serialize_map(Some(2))?;
+                map.serialize_entry("start", start)?;
+                map.serialize_entry("half_life", half_life)?;
+                return map.end();
+            }
+            Number::Patch(changes) => {
+                let mut map = serializer.serialize_map(Some(changes.len()))?;
+                for (key, value) in changes {
+                    map.serialize_entry(key, value)?;
+                }
+                return map.end();
+            }
         };
         let mut map = serializer.serialize_map(None)?;
         match shape {
@@ -261,14 +418,14 @@ impl EventDoc {
             self.at = over.at;
         }
         replace(&mut self.label, over.label);
-        replace(&mut self.p, over.p);
+        overlay_number(&mut self.p, over.p);
         replace(&mut self.window, over.window);
         replace(&mut self.when, over.when);
         replace(&mut self.recurs, over.recurs);
         for (name, modifier) in over.modifiers {
             let m = self.modifiers.entry(name).or_default();
             replace(&mut m.when, modifier.when);
-            replace(&mut m.factor, modifier.factor);
+            overlay_number(&mut m.factor, modifier.factor);
         }
         if let Some(ends) = over.ends {
             self.ends
@@ -382,6 +539,22 @@ impl Document {
         replace(&mut self.horizon.default, over.horizon.default);
         // Like the other lists: a file that declares targets replaces its parent's whole.
         replace(&mut self.targets, over.targets);
+    }
+}
+
+/// Lays a `p` or `factor` on the parent's: a patch changes some of its numbers, keeping the
+/// place the parent wrote it; anything else replaces it.
+fn overlay_number(base: &mut Option<Loc<Number>>, over: Option<Loc<Number>>) {
+    match (base.as_mut(), over) {
+        (Some(base), Some(over)) if matches!(over.value, Number::Patch(_)) => {
+            base.value.overlay(over.value.clone());
+            // A patch that did not fit stays, refused where it was written.
+            if matches!(base.value, Number::Patch(_)) {
+                *base = over;
+            }
+        }
+        (_, Some(over)) => *base = Some(over),
+        (_, None) => {}
     }
 }
 

@@ -410,6 +410,10 @@ struct Hazards {
     /// By state bit: the events and outcomes whose probability reads it.
     event_readers: Vec<u64>,
     outcome_readers: Vec<u64>,
+    /// The events and outcomes whose probability changes with time (a schedule or a decay):
+    /// recomputed at every change of segment.
+    varying_events: u64,
+    varying_outcomes: u64,
 }
 
 impl Hazards {
@@ -418,9 +422,7 @@ impl Hazards {
         let in_segment = |hazards: &mut dyn Iterator<Item = Option<&Hazard>>,
                           (first, _): (u32, u32)| {
             hazards.enumerate().fold(0u64, |set, (i, h)| match h {
-                Some(h) if h.window().0 <= first && first <= h.window().1 && h.p() > 0.0 => {
-                    set | 1 << i
-                }
+                Some(h) if h.live(first) => set | 1 << i,
                 _ => set,
             })
         };
@@ -456,6 +458,20 @@ impl Hazards {
                 }
             }
         }
+        let varying = |hazards: &mut dyn Iterator<Item = bool>| {
+            hazards
+                .enumerate()
+                .fold(0u64, |set, (i, v)| if v { set | 1 << i } else { set })
+        };
+        let unsteady = |h: Option<&Hazard>| h.is_some_and(|h| !h.is_steady());
+        let varying_events = varying(
+            &mut model
+                .events()
+                .iter()
+                .map(|e| unsteady(Some(&e.hazard)) || unsteady(e.ends.as_ref())),
+        );
+        let varying_outcomes =
+            varying(&mut model.outcomes().iter().map(|o| unsteady(o.hazard.as_ref())));
         Hazards {
             events: vec![0.0; n],
             outcomes: vec![0.0; model.outcomes().len()],
@@ -468,6 +484,8 @@ impl Hazards {
             outcomes_in,
             event_readers,
             outcome_readers,
+            varying_events,
+            varying_outcomes,
         }
     }
 
@@ -486,16 +504,20 @@ impl Hazards {
                 outcomes |= self.outcome_readers[b];
             }
             let (old, new) = (self.segment, segment);
-            let moved = (self.starts_in[old] ^ self.starts_in[new])
+            let mut moved = (self.starts_in[old] ^ self.starts_in[new])
                 | (self.ends_in[old] ^ self.ends_in[new]);
-            (
-                events | moved,
-                outcomes | (self.outcomes_in[old] ^ self.outcomes_in[new]),
-            )
+            let mut moved_outcomes = self.outcomes_in[old] ^ self.outcomes_in[new];
+            if old != new {
+                moved |= self.varying_events;
+                moved_outcomes |= self.varying_outcomes;
+            }
+            (events | moved, outcomes | moved_outcomes)
         } else {
             (all_events, all_outcomes)
         };
         let (starts_in, ends_in) = (self.starts_in[segment], self.ends_in[segment]);
+        // Every hazard is constant over a segment: its first step stands for all.
+        let step = model.segments()[segment].0;
         for e in bits(stale_events & all_events) {
             let window = if state >> e & 1 == 1 {
                 ends_in
@@ -503,7 +525,7 @@ impl Hazards {
                 starts_in
             };
             let p = match model.change_hazard(e, state) {
-                Some(h) if window >> e & 1 == 1 => h.probability_in_window(state),
+                Some(h) if window >> e & 1 == 1 => h.probability_in_window(state, step),
                 _ => 0.0,
             };
             self.events[e] = p;
@@ -516,7 +538,7 @@ impl Hazards {
         let outcomes_in = self.outcomes_in[segment];
         for o in bits(stale_outcomes & all_outcomes) {
             self.outcomes[o] = match &model.outcomes()[o].hazard {
-                Some(h) if outcomes_in >> o & 1 == 1 => h.probability_in_window(state),
+                Some(h) if outcomes_in >> o & 1 == 1 => h.probability_in_window(state, step),
                 _ => 0.0,
             };
         }

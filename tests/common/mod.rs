@@ -47,8 +47,8 @@ default = "none"
 "#;
 
 /// A scenario `id` of `events` independent events of probability `p` per step, possible at
-/// every step of `horizon`, and one horizon outcome: the shape that makes the exact solver's
-/// work grow as 2^events.
+/// every step of `horizon`, and one horizon outcome whose rule reads them all: the shape that
+/// makes the exact solver's work grow as 2^events.
 #[allow(dead_code)] // not every test file uses every helper
 pub fn independent_events(id: &str, horizon: u32, events: usize, p: f64) -> String {
     let mut text = format!("[scenario]\nid = \"{id}\"\nhorizon = {horizon}\n");
@@ -57,7 +57,15 @@ pub fn independent_events(id: &str, horizon: u32, events: usize, p: f64) -> Stri
             "[events.e{i}]\nlabel = \"Event {i}\"\np = {p:?}\n"
         ));
     }
-    text.push_str("[outcomes.end]\nlabel = \"End\"\n[horizon]\ndefault = \"end\"\n");
+    // A horizon rule that names every event (and the outcome the default names anyway): no
+    // number changes, but the events are read, so the exact solver cannot solve them apart
+    // from the states (see `exact::free_events`).
+    let all: Vec<String> = (0..events).map(|i| format!("e{i}")).collect();
+    text.push_str(&format!(
+        "[outcomes.end]\nlabel = \"End\"\n[horizon]\ndefault = \"end\"\nrules = [{{ when = \"{}\", \
+         outcome = \"end\" }}]\n",
+        all.join(" or ")
+    ));
     text
 }
 
