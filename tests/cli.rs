@@ -255,7 +255,7 @@ fn a_preset_runs_from_any_folder_and_a_local_copy_wins() {
     let builtin = pathcast::scenario::presets::get("baseline").unwrap();
     fs::write(
         local.join("baseline.toml"),
-        builtin.replace("p = 0.009", "p = 0.05"),
+        builtin.replace("p = 0.035\n", "p = 0.05\n"),
     )
     .unwrap();
     pathcast(dir.path())
