@@ -387,6 +387,8 @@ pub fn solve_cancellable(
     let mut running: Vec<(u64, f64)> = vec![(0, 1.0)];
     let mut hazards = StepHazards::default();
     let (mut entries, mut moved, mut merged) = (Vec::new(), Vec::new(), Vec::new());
+    // The sets an event ends in, and those it starts in again (see below).
+    let (mut moved_end, mut moved_again) = (Vec::new(), Vec::new());
     // P(event e is in the set after the step), for the joint masses of outcomes.
     let mut after = vec![0.0; n_events];
     let mut work = 0u64;
@@ -480,6 +482,8 @@ pub fn solve_cancellable(
             work += entries.len() as u64;
             let bit = 1u64 << k;
             moved.clear();
+            moved_end.clear();
+            moved_again.clear();
             let mut certain = false;
             for entry in entries.iter_mut() {
                 // Its own bit and ever bit are still the old ones: this event is applied now.
@@ -501,7 +505,14 @@ pub fn solve_cancellable(
                     continue;
                 }
                 certain |= p >= 1.0;
-                moved.push(Entry {
+                let to = if in_effect {
+                    &mut moved_end
+                } else if ended {
+                    &mut moved_again
+                } else {
+                    &mut moved
+                };
+                to.push(Entry {
                     cur: model.apply(entry.cur, bit),
                     mass: entry.mass * p,
                     ..*entry
@@ -513,9 +524,11 @@ pub fn solve_cancellable(
                 entries.retain(|e| e.mass != 0.0);
             }
             if event.ends.is_some() {
-                // Ends clear the bit and starts set an ever bit some entries already have: the
-                // moved sets may be out of order.
-                moved.sort_unstable_by_key(Entry::key);
+                // Each kind of change keeps the order of the sets it moves (an end clears the
+                // bit, a first start sets it and the ever bit, a start again the bit alone), but
+                // together they may be out of order: merge the three sorted runs.
+                merge(&moved, &moved_end, &mut merged);
+                merge(&merged, &moved_again, &mut moved);
             }
             merge(&entries, &moved, &mut merged);
             std::mem::swap(&mut entries, &mut merged);

@@ -73,23 +73,6 @@ impl Held {
     fn len(&self) -> usize {
         self.keys.len()
     }
-
-    /// Sorts by key (the rows of masses move with their keys).
-    fn sort(&mut self, width: usize, scratch: &mut Held) {
-        if self.keys.windows(2).all(|w| w[0] < w[1]) {
-            return;
-        }
-        let mut order: Vec<usize> = (0..self.keys.len()).collect();
-        order.sort_unstable_by_key(|&i| self.keys[i]);
-        scratch.clear();
-        for &i in &order {
-            scratch.keys.push(self.keys[i]);
-            scratch
-                .masses
-                .extend_from_slice(&self.masses[i * width..(i + 1) * width]);
-        }
-        std::mem::swap(self, scratch);
-    }
 }
 
 /// Merges two lists of held sets sorted by key into `out`, adding the rows of equal keys.
@@ -141,6 +124,7 @@ pub fn exact_curves(
     let mut masses: Vec<f64> = vec![1.0; stride];
     let (order, carried) = exact::application_order(model);
     let (mut held, mut moved, mut merged) = (Held::default(), Held::default(), Held::default());
+    let (mut moved_end, mut moved_again) = (Held::default(), Held::default());
     let mut hazards = StepHazards::default();
     let (mut list, mut scratch) = (Vec::new(), Vec::new());
     let mut named: Vec<(usize, f64)> = Vec::new();
@@ -203,6 +187,8 @@ pub fn exact_curves(
             }
             let bit = 1u64 << k;
             moved.clear();
+            moved_end.clear();
+            moved_again.clear();
             let mut certain = false;
             for i in 0..held.len() {
                 let (cur, old) = held.keys[i];
@@ -210,7 +196,8 @@ pub fn exact_curves(
                 let Some(hazard) = (if in_effect { end } else { start }) else {
                     continue;
                 };
-                if !in_effect && !event.recurs && cur >> model.ever_bit(k) & 1 == 1 {
+                let ended = cur >> model.ever_bit(k) & 1 == 1;
+                if !in_effect && ended && !event.recurs {
                     continue;
                 }
                 let p = if hazard.is_unconditional() {
@@ -222,9 +209,16 @@ pub fn exact_curves(
                     continue;
                 }
                 certain |= p >= 1.0;
-                moved.keys.push((model.apply(cur, bit), old));
+                let to = if in_effect {
+                    &mut moved_end
+                } else if ended {
+                    &mut moved_again
+                } else {
+                    &mut moved
+                };
+                to.keys.push((model.apply(cur, bit), old));
                 let row = &mut held.masses[i * stride..(i + 1) * stride];
-                moved.masses.extend(row.iter().map(|m| m * p));
+                to.masses.extend(row.iter().map(|m| m * p));
                 row.iter_mut().for_each(|m| *m *= 1.0 - p);
             }
             if certain {
@@ -239,9 +233,13 @@ pub fn exact_curves(
                 }
                 std::mem::swap(&mut held, &mut merged);
             }
-            // Ends clear a bit and starts may set an ever bit: the moved sets may be out of
-            // order.
-            moved.sort(stride, &mut merged);
+            if event.ends.is_some() {
+                // Each kind of change keeps the order of the sets it moves (an end clears the
+                // bit, a first start sets it and the ever bit, a start again the bit alone), but
+                // together they may be out of order: merge the three sorted runs.
+                merge_held(&moved, &moved_end, stride, &mut merged);
+                merge_held(&merged, &moved_again, stride, &mut moved);
+            }
             merge_held(&held, &moved, stride, &mut merged);
             std::mem::swap(&mut held, &mut merged);
             exact::check_states(held.len(), t, limits)?;

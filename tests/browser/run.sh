@@ -65,7 +65,7 @@ done
 # The analyses' reports: a tornado, sweep lines, paired differences.
 "$pathcast" -q sensitivity baseline --out "$work/sensitivity" >/dev/null
 check_page baseline-sensitivity "$work/sensitivity/report.html"
-"$pathcast" -q sweep baseline --vary events.meeting.p=0.005..0.03:6 --out "$work/sweep" >/dev/null
+"$pathcast" -q sweep baseline --vary events.meeting.p.start=0.005..0.03:6 --out "$work/sweep" >/dev/null
 check_page baseline-sweep "$work/sweep/report.html"
 "$pathcast" -q compare baseline sanctions --paths 200000 --out "$work/compare" >/dev/null
 check_page baseline-compare "$work/compare/report.html"
