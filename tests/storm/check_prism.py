@@ -4,7 +4,7 @@
 For every preset, and a few small scenarios written here that exercise the corners of the
 export (ids PRISM reserves as labels, p = 0 and p = 1, windows at either end, a factor of 1e30,
 an outcome that is both a hazard and a horizon outcome, no events, horizon-only outcomes,
-events that end and recur), or
+events that end and recur, schedules and decays), or
 for the scenarios named on the command line, this:
 
 1. exports the scenario with `pathcast export --prism` and solves it with `pathcast exact`;
@@ -172,6 +172,41 @@ label = "broken"
 [horizon]
 rules = [{ when = "ever(ceasefire) and not ceasefire", outcome = "broken" }]
 default = "lasting"
+""",
+    "edge_rates": """
+[scenario]
+id = "edge_rates"
+horizon = 14
+start = 2025-08-26
+
+[events.meeting]
+label = "A chance that fades, from week 3"
+p = { start = 0.25, half_life = 2.5 }
+window = [3, 14]
+
+[events.sanctions]
+label = "A chance by period, pushed by the meeting early on"
+p = [{ until = 2025-09-10, p = 0.0 }, { until = 9, p = 0.3 }, { p = 1.0 }]
+[events.sanctions.modifiers.pushed]
+when = "meeting"
+factor = [{ until = 5, factor = 4.0 }, { factor = 0.5 }]
+
+[events.truce]
+label = "A truce whose end becomes likelier with time"
+p = 0.2
+[events.truce.ends]
+p = [{ until = 6, p = 0.1 }, { p = 0.6 }]
+
+[outcomes.deal]
+label = "deal"
+p = { start = 0.3, half_life = 4 }
+when = "meeting and truce"
+
+[outcomes.none]
+label = "none"
+
+[horizon]
+default = "none"
 """,
     "edge_horizon_only": """
 [scenario]
