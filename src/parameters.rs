@@ -297,10 +297,11 @@ mod tests {
     fn keys_are_the_keys_set_takes() {
         let model = model();
         let all = list(&model);
-        assert!(all.iter().any(|p| p.key == "events.meeting.p"));
+        assert!(all.iter().any(|p| p.key == "events.meeting.p.start"));
         assert!(all
             .iter()
-            .any(|p| p.key == "outcomes.ceasefire.modifiers.meeting.factor"));
+            .any(|p| p.key == "events.ceasefire.modifiers.meeting.factor"));
+        assert!(all.iter().any(|p| p.key == "events.ceasefire.ends.p"));
         // Setting each one through --set gives the value the seam reports for it.
         for parameter in all.iter().take(6) {
             let set = format!("{}={}", parameter.key, parameter.value * 0.5 + 0.01);
@@ -322,7 +323,7 @@ mod tests {
     #[test]
     fn out_of_range_values_and_unknown_keys_are_refused() {
         let model = model();
-        let p = find(&model, "events.meeting.p").unwrap();
+        let p = find(&model, "events.meeting.p.start").unwrap();
         assert!(model.with_parameters(&[(&p, 1.5)]).is_err());
         let f = find(&model, "events.meeting.modifiers.pressure.factor").unwrap();
         assert!(model.with_parameters(&[(&f, 0.0)]).is_err());

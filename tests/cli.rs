@@ -38,7 +38,7 @@ fn run_baseline_writes_every_table_and_a_summary() {
         .assert()
         .success()
         .stdout(
-            predicate::str::contains("Ceasefire agreed")
+            predicate::str::contains("Peace agreement signed")
                 .and(predicate::str::contains("95% interval")),
         );
     let out = dir.path().join("output/baseline");
@@ -255,7 +255,7 @@ fn a_preset_runs_from_any_folder_and_a_local_copy_wins() {
     let builtin = pathcast::scenario::presets::get("baseline").unwrap();
     fs::write(
         local.join("baseline.toml"),
-        builtin.replace("p = 0.009", "p = 0.05"),
+        builtin.replace("p = 0.035\n", "p = 0.05\n"),
     )
     .unwrap();
     pathcast(dir.path())
@@ -588,7 +588,10 @@ fn show_prints_a_preset_and_init_starts_a_variant_of_it() {
         .success();
     let text = read(dir.path().join("my variant.toml"));
     assert!(text.contains("extends = \"sanctions\"") && text.contains("id = \"my_variant\""));
-    assert!(text.contains("# [events.meeting]\n# p = "), "{text}");
+    assert!(text.contains("# [events.sanctions]\n# p = "), "{text}");
+    // A decay and a schedule: one number each, as a dotted key; an end under `ends`.
+    assert!(text.contains("# [events.meeting]\n# p.start = "), "{text}");
+    assert!(text.contains("# [events.summit.ends]\n# p = "), "{text}");
     pathcast(dir.path())
         .args(["check", "my variant.toml"])
         .assert()

@@ -965,9 +965,13 @@ fn every_preset_agrees_with_the_exact_solver() {
         let mc = Report::from_tally(&model, &tally, seed, 0);
         let exact_report = Report::from_exact(&model, &masses);
         let (comparisons, limit) = check_exact::compare(&mc, &exact_report, PRESET_PATHS);
+        // Each outcome and event, and for an event that ends its expected starts and its
+        // spell in effect at the horizon.
         assert_eq!(
             comparisons.len(),
-            model.outcomes().len() + model.events().len()
+            model.outcomes().len()
+                + model.events().len()
+                + 2 * model.ends_mask().count_ones() as usize
         );
         let bad: Vec<String> = comparisons
             .iter()

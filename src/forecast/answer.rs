@@ -20,7 +20,6 @@ use crate::exact::{self, ExactError, Limits};
 use crate::model::{Model, StepHazards};
 use crate::simulate::{self, PathRecord, RunError, RunOptions};
 use crate::stats::wilson;
-use rustc_hash::FxHashMap;
 use std::sync::atomic::AtomicBool;
 
 /// The answer to one question.
@@ -56,86 +55,59 @@ impl Curves {
     }
 }
 
-/// Scenarios with at most this many events find a state's slot in a dense array indexed by
-/// the event set (as the exact solver does), larger ones in a hash map.
-const DENSE_EVENTS: usize = 20;
-
-/// The running states of the next step, each with its vector of masses.
-struct Next {
-    /// Slot + 1 of each event set, 0 for none (dense), or the slots by event set (sparse).
-    dense: Vec<u32>,
-    sparse: FxHashMap<u64, usize>,
-    states: Vec<u64>,
+/// The sets held within a step of the exact pass, each with its vector of masses: the key
+/// (the set with the events applied so far, the old values of the carried bits), as in
+/// [`crate::exact`], and `width` masses per key in `masses`.
+#[derive(Default)]
+struct Held {
+    keys: Vec<(u64, u64)>,
     masses: Vec<f64>,
-    width: usize,
 }
 
-impl Next {
-    fn new(events: usize, width: usize) -> Next {
-        Next {
-            dense: if events <= DENSE_EVENTS {
-                vec![0; 1 << events]
-            } else {
-                Vec::new()
-            },
-            sparse: FxHashMap::default(),
-            states: Vec::new(),
-            masses: Vec::new(),
-            width,
-        }
-    }
-
-    fn slot(&mut self, state: u64) -> usize {
-        let fresh = self.states.len();
-        let slot = if self.dense.is_empty() {
-            *self.sparse.entry(state).or_insert(fresh)
-        } else {
-            let cell = &mut self.dense[state as usize];
-            if *cell == 0 {
-                *cell = fresh as u32 + 1;
-            }
-            *cell as usize - 1
-        };
-        if slot == fresh {
-            self.states.push(state);
-            self.masses.resize(self.masses.len() + self.width, 0.0);
-        }
-        slot
-    }
-
-    fn add(&mut self, state: u64, scale: f64, masses: &[f64]) {
-        let width = self.width;
-        let slot = self.slot(state);
-        let target = &mut self.masses[slot * width..(slot + 1) * width];
-        for (t, &m) in target.iter_mut().zip(masses) {
-            *t += scale * m;
-        }
-    }
-
-    /// The states in increasing order (a fixed order of every later sum makes every digit
-    /// reproducible), with their masses, leaving this empty.
-    fn drain_sorted(&mut self) -> (Vec<u64>, Vec<f64>) {
-        let width = self.width;
-        let mut order: Vec<usize> = (0..self.states.len()).collect();
-        order.sort_unstable_by_key(|&i| self.states[i]);
-        let states: Vec<u64> = order.iter().map(|&i| self.states[i]).collect();
-        let mut masses = Vec::with_capacity(self.masses.len());
-        for &i in &order {
-            masses.extend_from_slice(&self.masses[i * width..(i + 1) * width]);
-        }
-        if self.dense.is_empty() {
-            self.sparse.clear();
-        } else {
-            states.iter().for_each(|&s| self.dense[s as usize] = 0);
-        }
-        self.states.clear();
+impl Held {
+    fn clear(&mut self) {
+        self.keys.clear();
         self.masses.clear();
-        (states, masses)
+    }
+
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
+}
+
+/// Merges two lists of held sets sorted by key into `out`, adding the rows of equal keys.
+fn merge_held(a: &Held, b: &Held, width: usize, out: &mut Held) {
+    out.clear();
+    let (mut i, mut j) = (0, 0);
+    let row = |k: usize| k * width..(k + 1) * width;
+    while i < a.len() || j < b.len() {
+        let take_a = j == b.len() || (i < a.len() && a.keys[i] <= b.keys[j]);
+        let take_b = i == a.len() || (j < b.len() && b.keys[j] <= a.keys[i]);
+        if take_a && take_b {
+            out.keys.push(a.keys[i]);
+            let (x, y) = (&a.masses[row(i)], &b.masses[row(j)]);
+            out.masses.extend(x.iter().zip(y).map(|(x, y)| x + y));
+            i += 1;
+            j += 1;
+        } else if take_a {
+            out.keys.push(a.keys[i]);
+            out.masses.extend_from_slice(&a.masses[row(i)]);
+            i += 1;
+        } else {
+            out.keys.push(b.keys[j]);
+            out.masses.extend_from_slice(&b.masses[row(j)]);
+            j += 1;
+        }
     }
 }
 
 /// The exact curves of `questions`. `at_ended[q][t]` collects the mass that ends at step t in a
 /// state where q holds: it holds there for every later step too.
+///
+/// The surviving mass of a step is moved to the next step's sets as the exact solver moves it:
+/// the step's events are applied one at a time (see [`crate::exact`]), each to every held set
+/// with its whole vector of masses, so a step costs about (sets x eligible events x questions),
+/// not (sets x 2^eligible events).
 pub fn exact_curves(
     model: &Model,
     questions: &[Question],
@@ -150,24 +122,24 @@ pub fn exact_curves(
     let mut at_ended = vec![vec![0.0; width]; n];
     let mut states: Vec<u64> = vec![0];
     let mut masses: Vec<f64> = vec![1.0; stride];
-    let mut next = Next::new(model.state_bits(), stride);
+    let (order, carried) = exact::application_order(model);
+    let (mut held, mut moved, mut merged) = (Held::default(), Held::default(), Held::default());
+    let (mut moved_end, mut moved_again) = (Held::default(), Held::default());
     let mut hazards = StepHazards::default();
     let (mut list, mut scratch) = (Vec::new(), Vec::new());
     let mut named: Vec<(usize, f64)> = Vec::new();
-    let mut transitions = 0u64;
+    let mut work = 0u64;
     for t in 1..=horizon {
         let ts = t as usize;
+        held.clear();
         for (i, &state) in states.iter().enumerate() {
             let mass = &masses[i * stride..(i + 1) * stride];
             model.step_hazards_into(state, t, &mut hazards);
-            exact::count_work(&hazards, t, &mut transitions, limits)?;
             let survive: f64 = hazards.outcomes.iter().map(|&(_, h)| 1.0 - h).product();
             let total_hazard: f64 = hazards.outcomes.iter().map(|&(_, h)| h).sum();
             if survive > 0.0 {
-                exact::subsets_into(&hazards.events, &mut list, &mut scratch);
-                for &(changed, w) in &list {
-                    next.add(model.apply(state, changed), survive * w, mass);
-                }
+                held.keys.push((state, state & carried));
+                held.masses.extend(mass.iter().map(|m| m * survive));
             }
             // What ends at this step ends with this step's changes (independent of the outcome
             // given the state), in the state they lead to. Whether a question holds there
@@ -194,9 +166,99 @@ pub fn exact_curves(
                     at_ended[q][ts] += holds * mass[0];
                 }
             }
-            exact::check_states(next.states.len(), t, limits)?;
         }
-        let (new_states, mut new_masses) = next.drain_sorted();
+        // Apply the step's events one at a time, each probability from the set before the
+        // step (its own bits, and the carried old values of the bits it reads).
+        for &k in &order {
+            let event = &model.events()[k];
+            let start = event.hazard.live(t).then_some(&event.hazard);
+            let end = event.ends.as_ref().filter(|h| h.live(t));
+            if start.is_none() && end.is_none() {
+                continue;
+            }
+            work += held.len() as u64;
+            if work > limits.max_transitions {
+                return Err(ExactError::TooMuchWork {
+                    step: t,
+                    states: held.len(),
+                    estimate: work as f64,
+                    limit: limits.max_transitions,
+                });
+            }
+            let bit = 1u64 << k;
+            moved.clear();
+            moved_end.clear();
+            moved_again.clear();
+            let mut certain = false;
+            for i in 0..held.len() {
+                let (cur, old) = held.keys[i];
+                let in_effect = cur & bit != 0;
+                let Some(hazard) = (if in_effect { end } else { start }) else {
+                    continue;
+                };
+                let ended = cur >> model.ever_bit(k) & 1 == 1;
+                if !in_effect && ended && !event.recurs {
+                    continue;
+                }
+                let p = if hazard.is_unconditional() {
+                    hazard.p_at(t)
+                } else {
+                    hazard.probability_in_window((cur & !carried) | old, t)
+                };
+                if p <= 0.0 {
+                    continue;
+                }
+                certain |= p >= 1.0;
+                let to = if in_effect {
+                    &mut moved_end
+                } else if ended {
+                    &mut moved_again
+                } else {
+                    &mut moved
+                };
+                to.keys.push((model.apply(cur, bit), old));
+                let row = &mut held.masses[i * stride..(i + 1) * stride];
+                to.masses.extend(row.iter().map(|m| m * p));
+                row.iter_mut().for_each(|m| *m *= 1.0 - p);
+            }
+            if certain {
+                // Sets that moved whole leave an empty row behind.
+                merged.clear();
+                for i in 0..held.len() {
+                    let row = &held.masses[i * stride..(i + 1) * stride];
+                    if row[0] != 0.0 {
+                        merged.keys.push(held.keys[i]);
+                        merged.masses.extend_from_slice(row);
+                    }
+                }
+                std::mem::swap(&mut held, &mut merged);
+            }
+            if event.ends.is_some() {
+                // Each kind of change keeps the order of the sets it moves (an end clears the
+                // bit, a first start sets it and the ever bit, a start again the bit alone), but
+                // together they may be out of order: merge the three sorted runs.
+                merge_held(&moved, &moved_end, stride, &mut merged);
+                merge_held(&merged, &moved_again, stride, &mut moved);
+            }
+            merge_held(&held, &moved, stride, &mut merged);
+            std::mem::swap(&mut held, &mut merged);
+            exact::check_states(held.len(), t, limits)?;
+        }
+        // The step is over: sets that differ only in carried bits are one state again (they
+        // are next to each other in the order).
+        let (mut new_states, mut new_masses) = (Vec::new(), Vec::new());
+        for (i, &(cur, _)) in held.keys.iter().enumerate() {
+            let row = &held.masses[i * stride..(i + 1) * stride];
+            if new_states.last() == Some(&cur) {
+                let at = new_masses.len() - stride;
+                for (t, m) in new_masses[at..].iter_mut().zip(row) {
+                    *t += m;
+                }
+            } else {
+                new_states.push(cur);
+                new_masses.extend_from_slice(row);
+            }
+        }
         for (i, &state) in new_states.iter().enumerate() {
             let mass = &mut new_masses[i * stride..(i + 1) * stride];
             // At the end of the last step, a running path gets its horizon outcome.

@@ -298,14 +298,14 @@ mod tests {
     #[test]
     fn conditions_name_events_and_outcomes() {
         let model = model();
-        let q = Question::new(&model, "ceasefire or meeting", Mode::By, Deadline::Step(3)).unwrap();
-        let ceasefire = model
+        let q = Question::new(&model, "peace or meeting", Mode::By, Deadline::Step(3)).unwrap();
+        let peace = model
             .outcomes()
             .iter()
-            .position(|o| o.id == "ceasefire")
+            .position(|o| o.id == "peace")
             .unwrap();
-        assert!(q.holds(0, Some(ceasefire)));
-        assert!(!q.holds(0, Some(ceasefire + 1)));
+        assert!(q.holds(0, Some(peace)));
+        assert!(!q.holds(0, Some(peace + 1)));
         assert!(q.holds(1, None)); // meeting is event 0
         assert!(!q.holds(0, None));
         // The compiled tests agree with the condition itself on every outcome.

@@ -66,20 +66,25 @@ pub fn text(id: &str, extends: &str, base: &Model) -> String {
             continue;
         }
         let _ = writeln!(out, "\n# {}", label.replace('\n', " "));
+        // Each value under its table, each table once: `p`, or one number of a schedule or
+        // decay as a dotted key (`p.1`, `p.start`), under the event, its end (`ends`) or a
+        // modifier.
+        let mut table = String::new();
         for parameter in mine {
-            let rest = &parameter.key[prefix.len() + 1..];
-            match rest.strip_suffix(".factor") {
-                Some(modifier) => {
-                    let _ = writeln!(
-                        out,
-                        "# [{prefix}.{modifier}]\n# factor = {}",
-                        parameter.value
-                    );
-                }
-                None => {
-                    let _ = writeln!(out, "# [{prefix}]\n# p = {}", parameter.value);
-                }
+            let parts: Vec<&str> = parameter.key[prefix.len() + 1..].split('.').collect();
+            let at = parts
+                .iter()
+                .rposition(|&part| part == "p" || part == "factor")
+                .unwrap_or(0);
+            let here = std::iter::once(prefix.as_str())
+                .chain(parts[..at].iter().copied())
+                .collect::<Vec<_>>()
+                .join(".");
+            if here != table {
+                let _ = writeln!(out, "# [{here}]");
+                table = here;
             }
+            let _ = writeln!(out, "# {} = {}", parts[at..].join("."), parameter.value);
         }
     }
     out
@@ -119,7 +124,9 @@ mod tests {
                     .map_or(l.to_string(), |r| format!("[{r}"))
             })
             .map(|l| {
-                let value = l.starts_with("# p = ") || l.starts_with("# factor = ");
+                let value = ["# p = ", "# p.", "# factor = ", "# factor."]
+                    .iter()
+                    .any(|start| l.starts_with(start));
                 if value {
                     l[2..].to_string()
                 } else {

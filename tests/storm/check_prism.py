@@ -44,6 +44,14 @@ from pathlib import Path
 # src/export/prism.rs): "event_init", "outcome_deadlock", with underscores until unique.
 RESERVED_LABELS = ("init", "deadlock")
 
+# Storm builds the chain explicitly: every (step, event set) it reaches, and from each every
+# subset of the events that can change as a transition. A preset whose exact solve holds more
+# event sets than this at once is beyond Storm's memory on a CI machine (the presets revised in
+# issue 11 hold over 65,536; the first-format presets held under 32,768 and were checked here).
+# Such presets are skipped with that reason: the constructs they use are checked here on the
+# edge cases, and each preset against Monte Carlo and its targets in the test suite.
+STORM_MAX_SETS = 65536
+
 # Small scenarios for the corners of the export; each takes well under a second.
 EDGE_CASES = {
     "edge_cases": """
@@ -244,16 +252,28 @@ def presets(pathcast: str) -> list[str]:
     less those with uncertain inputs: their export holds the medians, while `pathcast exact`
     averages over draws of the inputs, so the two answer different questions (the median model
     has the structure of the baseline, which is checked)."""
-    names = []
+    names, listed = [], 0
     for line in run([pathcast, "list"]).splitlines()[1:]:
         if not line.strip():
             break
         name = line.split()[0]
+        listed += 1
         if any(l.startswith("Uncertain inputs") for l in run([pathcast, "check", name]).splitlines()):
             print(f"  {name}: skipped (uncertain inputs: exact averages over draws of them)")
             continue
+        with tempfile.TemporaryDirectory() as folder:
+            probe = subprocess.run(
+                [pathcast, "exact", name, "--max-states", str(STORM_MAX_SETS), "--quiet",
+                 "--out", str(Path(folder) / "probe")],
+                capture_output=True, text=True)
+        if probe.returncode != 0:
+            if "reachable event sets" not in probe.stderr:
+                raise RuntimeError(f"pathcast exact {name} failed:\n{probe.stderr}")
+            print(f"  {name}: skipped (more than {STORM_MAX_SETS} event sets at once: beyond "
+                  "Storm's explicit model here)")
+            continue
         names.append(name)
-    if not names:
+    if not listed:
         raise RuntimeError("`pathcast list` printed no presets")
     return names
 
