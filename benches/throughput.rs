@@ -106,7 +106,10 @@ fn synthetic_bench(c: &mut Criterion) {
 fn kernel_bench(c: &mut Criterion) {
     // The baseline as it was in the first format (the reference kernel below draws events that
     // happen once), so the figures stay comparable across the presets' revisions.
-    let v1 = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v1-baseline/baseline.toml");
+    let v1 = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/v1-baseline/baseline.toml"
+    );
     let model = scenario::load(v1, &[]).unwrap().model;
     let mut group = c.benchmark_group("kernel_baseline");
     group.throughput(Throughput::Elements(PATHS));
