@@ -4,7 +4,7 @@
 For every preset, and a few small scenarios written here that exercise the corners of the
 export (ids PRISM reserves as labels, p = 0 and p = 1, windows at either end, a factor of 1e30,
 an outcome that is both a hazard and a horizon outcome, no events, horizon-only outcomes,
-events that end and recur), or
+events that end and recur, probabilities and factors that change over time), or
 for the scenarios named on the command line, this:
 
 1. exports the scenario with `pathcast export --prism` and solves it with `pathcast exact`;
@@ -172,6 +172,55 @@ label = "broken"
 [horizon]
 rules = [{ when = "ever(ceasefire) and not ceasefire", outcome = "broken" }]
 default = "lasting"
+""",
+    "edge_rates": """
+[scenario]
+id = "edge_rates"
+horizon = 10
+start = 2025-08-26
+
+[events.fading]
+label = "A decaying p, from the first step of its window"
+p = { start = 0.6, half_life = 1.5 }
+window = [3, 9]
+
+[events.deadline]
+label = "A schedule by date and step, with pieces of 0 and 1 that odds cannot move"
+p = [
+  { until = 2025-09-03, p = 0.0 },
+  { until = 5, p = 0.2 },
+  { until = 6, p = 1.0 },
+  { p = 0.1 },
+]
+[events.deadline.modifiers.eased]
+when = "fading"
+factor = [{ until = 4, factor = 0.25 }, { factor = 3.0 }]
+
+[events.truce]
+label = "An end whose p is scheduled and whose factor decays"
+p = 0.3
+[events.truce.ends]
+p = [{ until = 3, p = 0.05 }, { p = 0.4 }]
+window = [2, 10]
+[events.truce.ends.modifiers.pressure]
+when = "deadline"
+factor = { start = 5.0, half_life = 2 }
+
+[outcomes.deal]
+label = "A decaying outcome"
+p = { start = 0.3, half_life = 4 }
+when = "truce"
+
+[outcomes.walkout]
+label = "A scheduled outcome competing with it"
+p = [{ until = 7, p = 0.02 }, { p = 0.5 }]
+when = "not truce"
+
+[outcomes.open]
+label = "open"
+
+[horizon]
+default = "open"
 """,
     "edge_horizon_only": """
 [scenario]
