@@ -4,7 +4,7 @@
 For every preset, and a few small scenarios written here that exercise the corners of the
 export (ids PRISM reserves as labels, p = 0 and p = 1, windows at either end, a factor of 1e30,
 an outcome that is both a hazard and a horizon outcome, no events, horizon-only outcomes,
-events that end and recur, probabilities and factors that change over time), or
+events that end and recur, schedules and decays), or
 for the scenarios named on the command line, this:
 
 1. exports the scenario with `pathcast export --prism` and solves it with `pathcast exact`;
@@ -176,51 +176,46 @@ default = "lasting"
     "edge_rates": """
 [scenario]
 id = "edge_rates"
-horizon = 10
+horizon = 14
 start = 2025-08-26
 
-[events.fading]
-label = "A decaying p, from the first step of its window"
-p = { start = 0.6, half_life = 1.5 }
-window = [3, 9]
+[events.meeting]
+label = "A chance that fades, from week 3"
+p = { start = 0.25, half_life = 2.5 }
+window = [3, 14]
 
-[events.deadline]
-label = "A schedule by date and step, with pieces of 0 and 1 that odds cannot move"
-p = [
-  { until = 2025-09-03, p = 0.0 },
-  { until = 5, p = 0.2 },
-  { until = 6, p = 1.0 },
-  { p = 0.1 },
-]
-[events.deadline.modifiers.eased]
-when = "fading"
-factor = [{ until = 4, factor = 0.25 }, { factor = 3.0 }]
+[events.sanctions]
+label = "A chance by period, pushed by the meeting early on"
+p = [{ until = 2025-09-10, p = 0.0 }, { until = 9, p = 0.3 }, { p = 1.0 }]
+[events.sanctions.modifiers.pushed]
+when = "meeting"
+factor = [{ until = 5, factor = 4.0 }, { factor = 0.5 }]
 
 [events.truce]
-label = "An end whose p is scheduled and whose factor decays"
-p = 0.3
+label = "A truce whose end becomes likelier with time, and with sanctions (odds x5 in week 2, halving every 2 weeks)"
+p = 0.2
 [events.truce.ends]
-p = [{ until = 3, p = 0.05 }, { p = 0.4 }]
-window = [2, 10]
+p = [{ until = 6, p = 0.1 }, { p = 0.6 }]
+window = [2, 14]
 [events.truce.ends.modifiers.pressure]
-when = "deadline"
+when = "sanctions"
 factor = { start = 5.0, half_life = 2 }
 
 [outcomes.deal]
-label = "A decaying outcome"
+label = "deal"
 p = { start = 0.3, half_life = 4 }
-when = "truce"
+when = "meeting and truce"
 
 [outcomes.walkout]
-label = "A scheduled outcome competing with it"
-p = [{ until = 7, p = 0.02 }, { p = 0.5 }]
+label = "A scheduled outcome competing with the decaying one"
+p = [{ until = 2025-10-01, p = 0.02 }, { p = 0.5 }]
 when = "not truce"
 
-[outcomes.open]
-label = "open"
+[outcomes.none]
+label = "none"
 
 [horizon]
-default = "open"
+default = "none"
 """,
     "edge_horizon_only": """
 [scenario]
