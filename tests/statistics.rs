@@ -2117,3 +2117,125 @@ fn random_scenarios_with_rates_agree_with_brute_force_and_monte_carlo() {
     );
     assert_families(&families);
 }
+
+#[test]
+fn decaying_and_scheduled_outcomes_and_a_decaying_factor_follow_their_closed_forms() {
+    // Weekly steps from Monday 6 January 2025: step 4 begins on 27 January, the date of the
+    // schedule's first until, which therefore covers steps 1 to 4.
+    let text = r#"
+[scenario]
+id = "rates_outcomes"
+horizon = 10
+start = 2025-01-06
+[events.a]
+label = "A"
+p = 0.3
+[outcomes.fade]
+label = "Fades from week 3; pushed by a, less and less"
+p = { start = 0.2, half_life = 2.5 }
+window = [3, 10]
+[outcomes.fade.modifiers.pushed]
+when = "a"
+factor = { start = 4.0, half_life = 3 }
+[outcomes.sched]
+label = "Scheduled"
+p = [{ until = 2025-01-27, p = 0.05 }, { p = 0.15 }]
+[outcomes.open]
+label = "Open"
+[horizon]
+default = "open"
+"#;
+    let model = load_text(text);
+    let decay =
+        |start: f64, half_life: f64, t: u32| start * 0.5f64.powf(f64::from(t - 3) / half_life);
+    let fade = |with_a: bool, t: u32| {
+        if t < 3 {
+            return 0.0;
+        }
+        let (p, f) = (decay(0.2, 2.5, t), decay(4.0, 3.0, t));
+        if with_a {
+            p * f / (1.0 - p + p * f)
+        } else {
+            p
+        }
+    };
+    let sched = |t: u32| if t <= 4 { 0.05 } else { 0.15 };
+    let mut expected = Expected::zeros(&model);
+    // The masses of running paths without and with `a` in effect, before each step.
+    let mut running = [1.0f64, 0.0];
+    for t in 1..=10u32 {
+        expected.event_steps[0][t as usize] = running[0] * 0.3;
+        let mut stay = [0.0; 2];
+        for (with_a, mass) in running.into_iter().enumerate() {
+            let (hf, hs) = (fade(with_a == 1, t), sched(t));
+            let survive = (1.0 - hf) * (1.0 - hs);
+            if hf + hs > 0.0 {
+                let ended = mass * (1.0 - survive);
+                expected.outcome_steps[0][t as usize] += ended * hf / (hf + hs);
+                expected.outcome_steps[1][t as usize] += ended * hs / (hf + hs);
+            }
+            stay[with_a] = mass * survive;
+        }
+        running = [stay[0] * 0.7, stay[1] + stay[0] * 0.3];
+    }
+    expected.outcome_steps[2][10] = running[0] + running[1];
+    check_closed_form(
+        "rates of outcomes",
+        &model,
+        &expected,
+        71,
+        CLOSED_FORM_PATHS,
+    );
+}
+
+/// The worked example of probabilities that change, in docs/scenario-format.md, says what
+/// the exact solver computes.
+#[test]
+fn the_worked_example_of_rates_in_the_docs_holds() {
+    let docs = include_str!("../docs/scenario-format.md");
+    let text = docs
+        .split("```toml")
+        .find(|block| block.contains("id = \"fading\""))
+        .and_then(|block| block.split("```").next())
+        .expect("the worked example");
+    let model = load_text(text);
+    let masses = solve(&model);
+    let meeting = |t: u32| {
+        if t < 2 {
+            0.0
+        } else {
+            0.2 * 0.5f64.powf(f64::from(t - 2) / 2.0)
+        }
+    };
+    let never: f64 = (1..=6).map(|t| 1.0 - meeting(t)).product();
+    let ever: f64 = masses.event_steps[0].iter().sum();
+    assert!(
+        (ever - (1.0 - never)).abs() < 1e-12,
+        "{ever} vs {}",
+        1.0 - never
+    );
+    assert!(docs.contains(&format!("{:.4}, so it happens", never)));
+    assert!(docs.contains(&format!("{:.2}%", 100.0 * ever)));
+    // Sanctions: summed over whether the meeting has happened before the step.
+    let sanctions = |t: u32| match t {
+        1..=3 => 0.05,
+        4 => 0.3,
+        _ => 0.1,
+    };
+    let factor = |t: u32| if t <= 4 { 0.5 } else { 1.0 };
+    let (mut apart, mut met, mut imposed) = (1.0f64, 0.0f64, 0.0);
+    for t in 1..=6u32 {
+        let (p, f) = (sanctions(t), factor(t));
+        let adjusted = p * f / (1.0 - p + p * f);
+        imposed += apart * p + met * adjusted;
+        let m = meeting(t);
+        (apart, met) = (
+            apart * (1.0 - p) * (1.0 - m),
+            met * (1.0 - adjusted) + apart * (1.0 - p) * m,
+        );
+    }
+    let got: f64 = masses.event_steps[1].iter().sum();
+    assert!((got - imposed).abs() < 1e-12, "{got} vs {imposed}");
+    assert!(docs.contains(&format!("{:.2}%", 100.0 * got)));
+    assert!(docs.contains(&format!("gives {got:.12}")));
+}
