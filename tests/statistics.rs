@@ -2118,11 +2118,9 @@ fn random_scenarios_with_rates_agree_with_brute_force_and_monte_carlo() {
     assert_families(&families);
 }
 
-#[test]
-fn decaying_and_scheduled_outcomes_and_a_decaying_factor_follow_their_closed_forms() {
-    // Weekly steps from Monday 6 January 2025: step 4 begins on 27 January, the date of the
-    // schedule's first until, which therefore covers steps 1 to 4.
-    let text = r#"
+/// Weekly steps from Monday 6 January 2025: step 4 begins on 27 January, the date of the
+/// schedule's first until, which therefore covers steps 1 to 4.
+const RATES_OUTCOMES: &str = r#"
 [scenario]
 id = "rates_outcomes"
 horizon = 10
@@ -2145,7 +2143,10 @@ label = "Open"
 [horizon]
 default = "open"
 "#;
-    let model = load_text(text);
+
+#[test]
+fn decaying_and_scheduled_outcomes_and_a_decaying_factor_follow_their_closed_forms() {
+    let model = load_text(RATES_OUTCOMES);
     let decay =
         |start: f64, half_life: f64, t: u32| start * 0.5f64.powf(f64::from(t - 3) / half_life);
     let fade = |with_a: bool, t: u32| {
@@ -2238,4 +2239,24 @@ fn the_worked_example_of_rates_in_the_docs_holds() {
     assert!((got - imposed).abs() < 1e-12, "{got} vs {imposed}");
     assert!(docs.contains(&format!("{:.2}%", 100.0 * got)));
     assert!(docs.contains(&format!("gives {got:.12}")));
+}
+
+/// Rates change the kernel's segments, not its streams: a run gives the same paths whatever
+/// the thread count and the slicing.
+#[test]
+fn runs_with_rates_do_not_depend_on_threads_or_slicing() {
+    let model = load_text(RATES_OUTCOMES);
+    let (one, two) = (pool(1), pool(2));
+    let (first, end) = (333, 333 + 2 * CHUNK + 4321);
+    let (t1, r1) = run_range(&model, &one, 7, first, end, true);
+    let (t2, r2) = run_range(&model, &two, 7, first, end, true);
+    assert!(t1 == t2, "1 and 2 threads give different tallies");
+    assert!(r1 == r2, "1 and 2 threads give different paths");
+    assert!(t1 == simulate::tally_serial(&model, 7, first, end));
+    let middle = first + CHUNK + 17;
+    let (_, slice) = run_range(&model, &two, 7, middle, end, true);
+    assert!(
+        slice[..] == r1[(middle - first) as usize..],
+        "a slice differs"
+    );
 }
