@@ -6,7 +6,7 @@
 //! - `mutated_scenarios`: TOML built from a grammar of plausible scenario keys and values
 //!   (mutations of a valid scenario: real and junk keys, values of every type, conditions
 //!   from `a b c and or not ( ) true false` and junk, windows, huge and non-finite numbers,
-//!   ends, recurs and ever())
+//!   ends, recurs and ever(), schedules and decays, and dotted keys into them)
 //!   loads to an error that names the file, or to a model that simulates and solves without
 //!   a panic and whose resolved scenario loads on its own to the same model;
 //! - `arbitrary_sets`: any `--set` strings on a valid scenario never panic;
@@ -345,9 +345,38 @@ impl Value {
 fn plausible(key: &str) -> &'static [&'static str] {
     match key {
         "p" => &[
-            "0.0", "1.0", "0.5", "0.01", "1", "0", "1e-300", "0.9999999", "5e-324",
+            "0.0",
+            "1.0",
+            "0.5",
+            "0.01",
+            "1",
+            "0",
+            "1e-300",
+            "0.9999999",
+            "5e-324",
+            "[{ until = 3, p = 0.1 }, { p = 0.9 }]",
+            "[{ until = 2025-09-01, p = 1.0 }, { until = 4, p = 0.0 }, { p = 0.5 }]",
+            "[{ until = 1, p = 0.5 }, { until = 1, p = 0.2 }, { p = 0.2 }]",
+            "[{ p = 0.3 }]",
+            "[]",
+            "[{ until = 9, p = 0.2 }]",
+            "{ start = 0.3, half_life = 2 }",
+            "{ start = 1.0, half_life = 5e-324 }",
+            "{ start = 0.5, half_life = 1e300 }",
+            "{ start = 0.3 }",
         ],
-        "factor" => &["2.0", "0.5", "1e300", "1e-300", "1", "100", "5e-324"],
+        "factor" => &[
+            "2.0",
+            "0.5",
+            "1e300",
+            "1e-300",
+            "1",
+            "100",
+            "5e-324",
+            "[{ until = 2, factor = 1e300 }, { factor = 5e-324 }]",
+            "{ start = 1e300, half_life = 0.5 }",
+            "{ start = 2.0, half_life = 0 }",
+        ],
         "window" => &[
             "[1, 1]",
             "[1, 10]",
@@ -434,6 +463,10 @@ const KEYS: &[&str] = &[
     "\"a b\"",
     "colour",
     "p.q",
+    "p.0",
+    "p.start",
+    "p.half_life",
+    "factor.1",
     "events.talks.p",
     "modifiers.m.factor",
     "modifiers.m.when",
@@ -790,6 +823,10 @@ const SET_KEYS: &[&str] = &[
     "extends",
     "events.nope.p",
     "events.talks.modifiers.nope.factor",
+    "events.talks.p.0",
+    "events.talks.p.start",
+    "events.talks.p.half_life",
+    "events.sanctions.modifiers.stalled.factor.1",
     "x",
     "",
 ];
