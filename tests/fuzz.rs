@@ -6,7 +6,7 @@
 //! - `mutated_scenarios`: TOML built from a grammar of plausible scenario keys and values
 //!   (mutations of a valid scenario: real and junk keys, values of every type, conditions
 //!   from `a b c and or not ( ) true false` and junk, windows, huge and non-finite numbers,
-//!   ends, recurs and ever(), schedules and decays, and dotted keys into them)
+//!   ends, recurs and ever(), schedules and decays valid and not)
 //!   loads to an error that names the file, or to a model that simulates and solves without
 //!   a panic and whose resolved scenario loads on its own to the same model;
 //! - `arbitrary_sets`: any `--set` strings on a valid scenario never panic;
@@ -354,16 +354,26 @@ fn plausible(key: &str) -> &'static [&'static str] {
             "1e-300",
             "0.9999999",
             "5e-324",
-            "[{ until = 3, p = 0.1 }, { p = 0.9 }]",
-            "[{ until = 2025-09-01, p = 1.0 }, { until = 4, p = 0.0 }, { p = 0.5 }]",
-            "[{ until = 1, p = 0.5 }, { until = 1, p = 0.2 }, { p = 0.2 }]",
+            "[{ until = 3, p = 0.2 }, { p = 0.05 }]",
+            "[{ until = 2025-01-20, p = 1.0 }, { until = 9, p = 0.0 }, { p = 0.5 }]",
+            "[{ until = 2024-12-31, p = 0.1 }, { p = 0.2 }]",
+            "[{ until = 10, p = 0.1 }, { p = 0.2 }]",
+            "[{ until = 5, p = 0.1 }, { until = 5, p = 0.2 }, { p = 0.3 }]",
+            "[{ p = 0.1 }, { until = 3, p = 0.2 }]",
+            "[{ until = 0, p = 0.1 }, { p = 0.2 }]",
+            "[{ until = 3, p = { low = 0.1, high = 0.2 } }, { p = 0.2 }]",
+            "[{ until = 3, factor = 2.0 }, { p = 0.2 }]",
             "[{ p = 0.3 }]",
             "[]",
-            "[{ until = 9, p = 0.2 }]",
             "{ start = 0.3, half_life = 2 }",
-            "{ start = 1.0, half_life = 5e-324 }",
-            "{ start = 0.5, half_life = 1e300 }",
-            "{ start = 0.3 }",
+            "{ start = 1.0, half_life = 1e-300 }",
+            "{ start = 0.5, half_life = 5e-324 }",
+            "{ start = 0.5, half_life = 1e308 }",
+            "{ start = 0.5, half_life = 0 }",
+            "{ start = 0.5, half_life = inf }",
+            "{ start = 1.5, half_life = 2 }",
+            "{ start = 0.5 }",
+            "{ half_life = 2 }",
         ],
         "factor" => &[
             "2.0",
@@ -373,9 +383,12 @@ fn plausible(key: &str) -> &'static [&'static str] {
             "1",
             "100",
             "5e-324",
-            "[{ until = 2, factor = 1e300 }, { factor = 5e-324 }]",
+            "[{ until = 4, factor = 1e300 }, { factor = 5e-324 }]",
+            "[{ until = 2025-02-01, factor = 3.0 }, { factor = 0.5 }]",
+            "[{ until = 4, factor = 0.0 }, { factor = 2.0 }]",
+            "{ start = 4.0, half_life = 1.5 }",
             "{ start = 1e300, half_life = 0.5 }",
-            "{ start = 2.0, half_life = 0 }",
+            "{ start = -1.0, half_life = 2 }",
         ],
         "window" => &[
             "[1, 1]",
@@ -798,10 +811,15 @@ fn mutated_scenarios() {
 
 const SET_KEYS: &[&str] = &[
     "events.talks.p",
+    "events.talks.p.0",
+    "events.talks.p.1",
+    "events.talks.p.start",
+    "events.talks.p.half_life",
     "events.talks.label",
     "events.sanctions.window",
     "events.sanctions.when",
     "events.sanctions.modifiers.stalled.factor",
+    "events.sanctions.modifiers.stalled.factor.1",
     "events.sanctions.modifiers.stalled.when",
     "events.sanctions.modifiers",
     "outcomes.deal.p",
@@ -823,10 +841,6 @@ const SET_KEYS: &[&str] = &[
     "extends",
     "events.nope.p",
     "events.talks.modifiers.nope.factor",
-    "events.talks.p.0",
-    "events.talks.p.start",
-    "events.talks.p.half_life",
-    "events.sanctions.modifiers.stalled.factor.1",
     "x",
     "",
 ];

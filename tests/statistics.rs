@@ -19,6 +19,7 @@
 use pathcast::check_exact;
 use pathcast::exact::{self, Limits};
 use pathcast::model::Model;
+use pathcast::rate::Rate;
 use pathcast::report::{ExactMasses, Report};
 use pathcast::scenario;
 use pathcast::simulate::{self, path_rng, Kernel, PathRecord, RunOptions, Tally, CHUNK};
@@ -2189,58 +2190,6 @@ fn decaying_and_scheduled_outcomes_and_a_decaying_factor_follow_their_closed_for
     );
 }
 
-/// The worked example of probabilities that change, in docs/scenario-format.md, says what
-/// the exact solver computes.
-#[test]
-fn the_worked_example_of_rates_in_the_docs_holds() {
-    let docs = include_str!("../docs/scenario-format.md");
-    let text = docs
-        .split("```toml")
-        .find(|block| block.contains("id = \"fading\""))
-        .and_then(|block| block.split("```").next())
-        .expect("the worked example");
-    let model = load_text(text);
-    let masses = solve(&model);
-    let meeting = |t: u32| {
-        if t < 2 {
-            0.0
-        } else {
-            0.2 * 0.5f64.powf(f64::from(t - 2) / 2.0)
-        }
-    };
-    let never: f64 = (1..=6).map(|t| 1.0 - meeting(t)).product();
-    let ever: f64 = masses.event_steps[0].iter().sum();
-    assert!(
-        (ever - (1.0 - never)).abs() < 1e-12,
-        "{ever} vs {}",
-        1.0 - never
-    );
-    assert!(docs.contains(&format!("{:.4}, so it happens", never)));
-    assert!(docs.contains(&format!("{:.2}%", 100.0 * ever)));
-    // Sanctions: summed over whether the meeting has happened before the step.
-    let sanctions = |t: u32| match t {
-        1..=3 => 0.05,
-        4 => 0.3,
-        _ => 0.1,
-    };
-    let factor = |t: u32| if t <= 4 { 0.5 } else { 1.0 };
-    let (mut apart, mut met, mut imposed) = (1.0f64, 0.0f64, 0.0);
-    for t in 1..=6u32 {
-        let (p, f) = (sanctions(t), factor(t));
-        let adjusted = p * f / (1.0 - p + p * f);
-        imposed += apart * p + met * adjusted;
-        let m = meeting(t);
-        (apart, met) = (
-            apart * (1.0 - p) * (1.0 - m),
-            met * (1.0 - adjusted) + apart * (1.0 - p) * m,
-        );
-    }
-    let got: f64 = masses.event_steps[1].iter().sum();
-    assert!((got - imposed).abs() < 1e-12, "{got} vs {imposed}");
-    assert!(docs.contains(&format!("{:.2}%", 100.0 * got)));
-    assert!(docs.contains(&format!("gives {got:.12}")));
-}
-
 /// Rates change the kernel's segments, not its streams: a run gives the same paths whatever
 /// the thread count and the slicing.
 #[test]
@@ -2259,4 +2208,81 @@ fn runs_with_rates_do_not_depend_on_threads_or_slicing() {
         slice[..] == r1[(middle - first) as usize..],
         "a slice differs"
     );
+}
+
+#[test]
+fn a_date_until_covers_the_steps_that_begin_by_it() {
+    // The step an `until` date names is checked against `Model::date_of`, which dates every
+    // output: a piece until the day a step begins covers that step, and a piece until the day
+    // before the next step begins covers the same steps. Months from the 31st, across a leap
+    // day, are where counting by calendar is easiest to get wrong.
+    let horizon = 30u32;
+    for (unit, start) in [
+        ("day", "2024-02-27"),
+        ("week", "2025-08-26"),
+        ("month", "2024-01-31"),
+        ("month", "2024-02-29"),
+    ] {
+        let scenario = |a: &str, b: &str| {
+            format!(
+                "[scenario]\nid = \"dates\"\nhorizon = {horizon}\nstep = \"{unit}\"\n\
+                 start = {start}\n[events.a]\nlabel = \"A\"\np = {a}\n[events.b]\n\
+                 label = \"B\"\np = {b}\n[outcomes.open]\nlabel = \"Open\"\n\
+                 [horizon]\ndefault = \"open\"\n"
+            )
+        };
+        let plain = load_text(&scenario("0.1", "0.1"));
+        let date = |t: u32| plain.date_of(t).unwrap();
+        let schedule = |untils: &dyn Fn(u32) -> chrono::NaiveDate| {
+            let pieces: Vec<String> = (1..horizon)
+                .map(|k| format!("{{ until = {}, p = 0.1 }}", untils(k)))
+                .collect();
+            format!("[{}, {{ p = 0.1 }}]", pieces.join(", "))
+        };
+        let on_the_day = schedule(&date);
+        let day_before_next = schedule(&|k| date(k + 1).pred_opt().unwrap());
+        let model = load_text(&scenario(&on_the_day, &day_before_next));
+        for event in model.events() {
+            let Rate::Schedule(pieces) = event.hazard.p() else {
+                panic!(
+                    "{unit}s from {start}: {:?} is not a schedule",
+                    event.hazard.p()
+                );
+            };
+            let lasts: Vec<u32> = pieces.iter().map(|p| p.last).collect();
+            let want: Vec<u32> = (1..horizon).chain([u32::MAX]).collect();
+            assert_eq!(lasts, want, "{unit}s from {start}, event {}", event.id);
+        }
+    }
+}
+
+#[test]
+fn the_worked_example_of_changing_probabilities_has_the_numbers_the_format_gives() {
+    // Read from docs/scenario-format.md, so the example and its numbers cannot drift apart.
+    let docs = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenario-format.md"),
+    )
+    .unwrap();
+    let section = docs
+        .split("### A worked example of probabilities that change")
+        .nth(1)
+        .expect("the worked example is in the format");
+    let text = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    let model = load_text(text);
+    let masses = solve(&model);
+    let by = |e: usize, t: usize| masses.event_steps[e][1..=t].iter().sum::<f64>();
+    let closed: f64 = 1.0
+        - (3..=12)
+            .map(|t| 1.0 - 0.2 * 0.5f64.powf(f64::from(t - 3) / 2.0))
+            .product::<f64>();
+    assert!((by(0, 12) - closed).abs() <= 1e-12);
+    assert!((by(0, 12) - 0.506491645176).abs() <= 1e-12);
+    assert_eq!(by(1, 3), 0.0);
+    let at_4 = 0.8 * 0.1 + 0.2 * (0.1 * 0.5 / (0.9 + 0.05));
+    assert!((by(1, 4) - at_4).abs() <= 1e-12);
+    assert!((at_4 - 0.0905263157895).abs() <= 1e-12);
 }

@@ -1,11 +1,11 @@
 //! One path of the chain, drawn with as few random numbers as the semantics allow.
 //!
 //! Between two changes of the event set, and inside one segment (a run of steps in which no
-//! window opens or closes and no probability changes with time: a schedule's pieces begin new
-//! segments, and a decay makes each step of its window one), every hazard is constant. So
-//! instead of one Bernoulli draw per event per step, the kernel draws the waiting time to the
-//! next step at which anything happens (geometric, by inversion), then what happened at that
-//! step given that something did. Memorylessness makes this exactly the step-by-step chain of the scenario format: see
+//! window opens or closes and no scheduled or decaying probability changes), every hazard is
+//! constant. So instead of one Bernoulli draw per
+//! event per step, the kernel draws the waiting time to the next step at which anything
+//! happens (geometric, by inversion), then what happened at that step given that something
+//! did. Memorylessness makes this exactly the step-by-step chain of the scenario format: see
 //! `docs/scenario-format.md` and the checks against the exact solver.
 //!
 //! What happens at a step is drawn as a chain over the uncertain items (the eligible events
@@ -560,7 +560,8 @@ struct Slot {
 }
 
 const NO_TABLE: u32 = u32::MAX;
-/// A segment number no model has (they have at most 2 x 128 + 1 segments).
+/// A segment number no model has (they have at most one per step, and a horizon is at most
+/// `MAX_HORIZON` = 10,000 steps).
 const NO_SEGMENT: u16 = u16::MAX;
 
 /// The states met so far: a direct-mapped cache of `SLOTS` slots (one multiplication and one
