@@ -706,7 +706,7 @@ fn analyses_of_rates_match_direct_exact_solves() {
             row["events.talks.p.half_life"]
         );
         let expected = probability(
-            &exact_report(dir.path(), &[set.clone()]),
+            &exact_report(dir.path(), std::slice::from_ref(&set)),
             "outcome",
             &row["outcome"],
         );
