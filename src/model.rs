@@ -289,8 +289,9 @@ pub(crate) struct Definition {
 #[derive(Debug, Clone)]
 pub struct Model {
     def: Definition,
-    /// Steps grouped into runs over which no window opens or closes: `segments[g]` is the
-    /// inclusive range of steps of segment g, and `segment_of[t]` the segment of step t.
+    /// Steps grouped into runs over which no window opens or closes and no probability changes
+    /// with time (see [`Hazard::changes`]): `segments[g]` is the inclusive range of steps of
+    /// segment g, and `segment_of[t]` the segment of step t.
     segments: Vec<(u32, u32)>,
     segment_of: Vec<u16>,
     /// By event: the bit that says it has ever started (its own bit if it cannot end).
@@ -418,7 +419,8 @@ impl Model {
         self.def.horizon_default
     }
 
-    /// The runs of steps over which no window opens or closes, as inclusive ranges.
+    /// The runs of steps over which every hazard is constant (no window opens or closes, no
+    /// schedule's piece begins, no decay moves), as inclusive ranges.
     pub fn segments(&self) -> &[(u32, u32)] {
         &self.segments
     }

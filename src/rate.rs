@@ -32,11 +32,9 @@ impl Rate {
     pub fn at(&self, step: u32) -> f64 {
         match self {
             Rate::Constant(v) => *v,
-            Rate::Schedule(pieces) => pieces
-                .iter()
-                .find(|p| step <= p.last)
-                .or(pieces.last())
-                .map_or(0.0, |p| p.value),
+            // The first piece whose last step is not before `step`; there is one, as the last
+            // piece's last step is u32::MAX.
+            Rate::Schedule(pieces) => pieces[pieces.partition_point(|p| p.last < step)].value,
             Rate::Decay {
                 start,
                 half_life,
@@ -55,31 +53,27 @@ impl Rate {
 
     /// Whether it is above 0 at some step.
     pub fn ever_positive(&self) -> bool {
-        self.values().any(|v| v > 0.0)
+        self.values().into_iter().any(|v| v > 0.0)
     }
 
     /// Whether it is at least 1 at some step.
     pub fn ever_one(&self) -> bool {
-        self.values().any(|v| v >= 1.0)
+        self.values().into_iter().any(|v| v >= 1.0)
     }
 
     /// Whether it lies strictly between 0 and 1 at every step.
     pub fn always_uncertain(&self) -> bool {
-        self.values().all(|v| v > 0.0 && v < 1.0)
+        self.values().into_iter().all(|v| v > 0.0 && v < 1.0)
     }
 
-    /// The values it takes (a decay: its start, which bounds the rest, and the positive values
-    /// below it).
-    fn values(&self) -> impl Iterator<Item = f64> + '_ {
-        let (constant, pieces, start) = match self {
-            Rate::Constant(v) => (Some(*v), &[][..], None),
-            Rate::Schedule(pieces) => (None, &pieces[..], None),
-            Rate::Decay { start, .. } => (None, &[][..], Some(*start)),
-        };
-        constant
-            .into_iter()
-            .chain(pieces.iter().map(|p| p.value))
-            .chain(start)
+    /// The values that stand for all it takes: every value of a constant or schedule, and the
+    /// start of a decay, from which it falls towards 0 (it is 0 throughout when its start is).
+    fn values(&self) -> Vec<f64> {
+        match self {
+            Rate::Constant(v) => vec![*v],
+            Rate::Schedule(pieces) => pieces.iter().map(|p| p.value).collect(),
+            Rate::Decay { start, .. } => vec![*start],
+        }
     }
 
     /// The steps in `first..=last` at which the value may differ from the step before: where

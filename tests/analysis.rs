@@ -582,3 +582,167 @@ fn bad_analysis_flags_are_refused_before_any_work() {
         assert!(!dir.path().join("output").exists(), "{args:?} wrote output");
     }
 }
+
+/// The small scenario with a decaying talks p, a scheduled sanctions p (by date) and a
+/// scheduled factor.
+fn rates_dir() -> TempDir {
+    let text = SMALL_SCENARIO
+        .replacen("p = 0.3", "p = { start = 0.3, half_life = 4 }", 1)
+        .replacen(
+            "p = 0.1\nwindow",
+            "p = [{ until = 2025-01-27, p = 0.1 }, { p = 0.25 }]\nwindow",
+            1,
+        )
+        .replacen(
+            "factor = 2.0",
+            "factor = [{ until = 5, factor = 2.0 }, { factor = 0.5 }]",
+            1,
+        );
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("small.toml"), text).unwrap();
+    dir
+}
+
+/// Every number of a schedule or decay is a parameter: listed under its key, and changed
+/// through the seam (as the analyses do), by `--set` and by a dotted key in a file that extends
+/// the scenario, it gives the same model to the solver, the kernel and the export.
+#[test]
+fn every_number_of_a_schedule_or_decay_is_a_parameter() {
+    let dir = rates_dir();
+    let base = scenario::load_from("small.toml", &[], dir.path())
+        .unwrap()
+        .model;
+    let keys: Vec<String> = parameters::list(&base).into_iter().map(|p| p.key).collect();
+    assert_eq!(
+        keys,
+        [
+            "events.talks.p.start",
+            "events.talks.p.half_life",
+            "events.sanctions.p.0",
+            "events.sanctions.p.1",
+            "events.sanctions.modifiers.stalled.factor.0",
+            "events.sanctions.modifiers.stalled.factor.1",
+            "outcomes.deal.p",
+        ]
+    );
+    let solve = |m: &pathcast::Model| exact::solve(m, &Limits::default()).unwrap();
+    let tally = |m: &pathcast::Model| simulate::tally_serial(m, 5, 0, 5000);
+    let prism = |m: &pathcast::Model| pathcast::export::prism::to_prism_with_notes(m, &[]);
+    for key in &keys {
+        let parameter = parameters::find(&base, key).unwrap();
+        let value = parameter.value * 0.75;
+        let changed = base.with_parameters(&[(&parameter, value)]).unwrap();
+        let via_set = scenario::load_from("small.toml", &[format!("{key}={value:?}")], dir.path())
+            .unwrap()
+            .model;
+        // The key in the file: the table, and from `p` or `factor` on (no id here is either).
+        let parts: Vec<&str> = key.split('.').collect();
+        let at = parts
+            .iter()
+            .rposition(|&part| part == "p" || part == "factor")
+            .unwrap();
+        let (table, dotted) = (parts[..at].join("."), parts[at..].join("."));
+        fs::write(
+            dir.path().join("child.toml"),
+            format!("extends = \"small.toml\"\n[scenario]\nid = \"small\"\n[{table}]\n{dotted} = {value:?}\n"),
+        )
+        .unwrap();
+        let via_file = scenario::load_from("child.toml", &[], dir.path())
+            .unwrap()
+            .model;
+        assert_eq!(
+            parameters::list(&changed),
+            parameters::list(&via_set),
+            "{key}"
+        );
+        assert_eq!(
+            parameters::list(&changed),
+            parameters::list(&via_file),
+            "{key}"
+        );
+        assert_ne!(solve(&changed), solve(&base), "{key}");
+        for other in [&via_set, &via_file] {
+            assert_eq!(solve(&changed), solve(other), "{key}");
+            assert_eq!(tally(&changed), tally(other), "{key}");
+            assert_eq!(prism(&changed), prism(other), "{key}");
+        }
+    }
+    // A plain number replaces the whole schedule or decay.
+    let constant = scenario::load_from("small.toml", &["events.talks.p=0.3".into()], dir.path())
+        .unwrap()
+        .model;
+    assert_eq!(
+        parameters::find(&constant, "events.talks.p").unwrap().value,
+        0.3
+    );
+    assert!(parameters::find(&constant, "events.talks.p.start").is_err());
+    let talks = &exact::solve(&constant, &Limits::default())
+        .unwrap()
+        .event_steps[0];
+    for (t, &got) in talks.iter().enumerate().skip(1) {
+        let want = 0.7f64.powi(t as i32 - 1) * 0.3;
+        assert!((got - want).abs() < 1e-15, "step {t}: {got} vs {want}");
+    }
+}
+
+/// A sweep of a half-life and a sensitivity over a scenario with rates match direct solves.
+#[test]
+fn analyses_of_rates_match_direct_exact_solves() {
+    let dir = rates_dir();
+    pathcast(dir.path())
+        .args([
+            "sweep",
+            "small.toml",
+            "--vary",
+            "events.talks.p.half_life=1,4,16",
+        ])
+        .assert()
+        .success();
+    let sweep = rows(&dir.path().join("output/small-sweep/sweep.csv"));
+    assert_eq!(sweep.len(), 3 * 2);
+    for row in &sweep {
+        let set = format!(
+            "events.talks.p.half_life={}",
+            row["events.talks.p.half_life"]
+        );
+        let expected = probability(
+            &exact_report(dir.path(), std::slice::from_ref(&set)),
+            "outcome",
+            &row["outcome"],
+        );
+        close(number(row, "probability"), expected, &set);
+    }
+    pathcast(dir.path())
+        .args(["sensitivity", "small.toml"])
+        .assert()
+        .success();
+    let table = rows(&dir.path().join("output/small-sensitivity/sensitivity.csv"));
+    let half_life = table
+        .iter()
+        .find(|r| r["parameter"] == "events.talks.p.half_life")
+        .unwrap();
+    // A half-life is halved and doubled by default.
+    assert_eq!(
+        (
+            number(half_life, "low_value"),
+            number(half_life, "high_value")
+        ),
+        (2.0, 8.0)
+    );
+    for row in &table {
+        let key = &row["parameter"];
+        let low = exact_report(dir.path(), &[format!("{key}={}", row["low_value"])]);
+        let high = exact_report(dir.path(), &[format!("{key}={}", row["high_value"])]);
+        let id = &row["outcome"];
+        close(
+            number(row, "probability_low"),
+            probability(&low, "outcome", id),
+            key,
+        );
+        close(
+            number(row, "probability_high"),
+            probability(&high, "outcome", id),
+            key,
+        );
+    }
+}

@@ -243,6 +243,39 @@ fn check_describes_the_scenario() {
         );
 }
 
+/// Schedules and decays in `pathcast check`: each piece to its last step (with the date that
+/// step begins), a decay with its half-life.
+#[test]
+fn check_describes_schedules_and_decays() {
+    let dir = TempDir::new().unwrap();
+    let text = scenario("")
+        .replacen("p = 0.3", "p = { start = 0.3, half_life = 1 }", 1)
+        .replacen(
+            "p = 0.1\nwindow",
+            "p = [{ until = 2025-01-29, p = 0.1 }, { p = 0.25 }]\nwindow",
+            1,
+        )
+        .replacen(
+            "factor = 2.0",
+            "factor = { start = 2.0, half_life = 2.5 }",
+            1,
+        );
+    write(dir.path(), "small.toml", &text);
+    pathcast(dir.path())
+        .args(["check", "small.toml"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("30.0%, halving every 1 week ")
+                .and(predicate::str::contains(
+                    "10.0% to week 4 (2025-01-27), then 25.0%",
+                ))
+                .and(predicate::str::contains(
+                    "x2, halving every 2.5 weeks, if not talks",
+                )),
+        );
+}
+
 #[test]
 fn a_preset_runs_from_any_folder_and_a_local_copy_wins() {
     let dir = TempDir::new().unwrap();

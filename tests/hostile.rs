@@ -2177,7 +2177,8 @@ fn too_many_events_counting_their_ever_bits() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Probabilities that change over time.
+// Probabilities that change over time. BASE runs 10 weeks from Monday 2025-01-06. Each error
+// names the number by its `--set` key (`events.talks.p.1`, `...p.1.until`, `...p.half_life`).
 
 fn refuse_p(value: &str) -> Refusal {
     refuse_file(base_with("p = 0.3\n", &format!("p = {value}\n")))
@@ -2187,27 +2188,44 @@ fn refuse_p(value: &str) -> Refusal {
 fn a_schedule_out_of_order() {
     refuse_p("[{ until = 5, p = 0.1 }, { until = 3, p = 0.2 }, { p = 0.3 }]")
         .at_line_of("until = 5")
-        .key("events.talks.p[1]")
-        .says("must come after the previous piece's");
+        .key("events.talks.p.1.until")
+        .says("until 3 must come after the previous piece's until (step 5)");
+    refuse_p("[{ until = 5, p = 0.1 }, { until = 2025-02-04, p = 0.2 }, { p = 0.3 }]")
+        .key("events.talks.p.1.until")
+        .says("until 2025-02-04 (step 5, the last that begins by then) must come after");
 }
 
 #[test]
-fn a_schedule_past_the_horizon() {
+fn a_schedule_outside_the_horizon() {
     refuse_p("[{ until = 10, p = 0.1 }, { p = 0.3 }]")
         .at_line_of("until = 10")
-        .key("events.talks.p[0]")
-        .says("within steps 1 to 9");
+        .key("events.talks.p.0.until")
+        .says("until 10 is the horizon: the last piece")
+        .says("would cover no step");
+    refuse_p("[{ until = 11, p = 0.1 }, { p = 0.3 }]")
+        .key("events.talks.p.0.until")
+        .says("until 11 is past the horizon (10)");
+    // Step 10 begins on 2025-03-10.
+    refuse_p("[{ until = 2025-03-10, p = 0.1 }, { p = 0.3 }]")
+        .key("events.talks.p.0.until")
+        .says("until 2025-03-10 falls in the last step (10) or after it");
     refuse_p("[{ until = 2026-01-01, p = 0.1 }, { p = 0.3 }]")
-        .key("events.talks.p[0]")
-        .says("within steps 1 to 9");
+        .key("events.talks.p.0.until")
+        .says("until 2026-01-01 falls in the last step (10) or after it");
+    refuse_p("[{ until = 0, p = 0.1 }, { p = 0.3 }]")
+        .key("events.talks.p.0.until")
+        .says("until 0 is before step 1");
+    refuse_p("[{ until = -2, p = 0.1 }, { p = 0.3 }]")
+        .key("events.talks.p.0.until")
+        .says("until -2 is before step 1");
 }
 
 #[test]
 fn a_schedule_date_before_the_start() {
     refuse_p("[{ until = 2024-12-31, p = 0.1 }, { p = 0.3 }]")
         .at_line_of("until = 2024-12-31")
-        .key("events.talks.p[0]")
-        .says("before the start of the scenario");
+        .key("events.talks.p.0.until")
+        .says("until 2024-12-31 is before the start of the scenario (2025-01-06)");
 }
 
 #[test]
@@ -2219,40 +2237,95 @@ fn a_schedule_date_without_a_start() {
         )
         .replace("start = 2025-01-06\n", ""),
     )
-    .key("events.talks.p[0]")
+    .at_line_of("until = 2025-02-01")
+    .key("events.talks.p.0.until")
     .says("no start date");
+}
+
+#[test]
+fn a_schedule_until_that_is_no_step_or_date() {
+    refuse_p("[{ until = 2.5, p = 0.1 }, { p = 0.3 }]")
+        .at_line_of("until = 2.5")
+        .key("events.talks.p")
+        .says("until takes a step number or a date such as 2025-10-31, not 2.5");
+    refuse_p("[{ until = \"3\", p = 0.1 }, { p = 0.3 }]").says("until takes a step number");
+    refuse_p("[{ until = 2025-02-01T10:00:00, p = 0.1 }, { p = 0.3 }]")
+        .key("events.talks.p.0.until")
+        .says("is not a plain date");
 }
 
 #[test]
 fn a_schedule_whose_last_piece_has_an_until_or_a_middle_piece_none() {
     refuse_p("[{ until = 3, p = 0.1 }, { until = 6, p = 0.3 }]")
-        .key("events.talks.p[1]")
-        .says("leave out its until");
+        .key("events.talks.p.1.until")
+        .says("the last piece runs to the horizon: leave out its until");
     refuse_p("[{ p = 0.1 }, { p = 0.3 }]")
-        .key("events.talks.p[0]")
+        .key("events.talks.p.0")
         .says("only the last piece may leave out until");
     refuse_p("[]")
+        .at_line_of("p = []")
         .key("events.talks.p")
-        .says("at least one piece");
+        .says("a schedule needs at least one piece");
 }
 
 #[test]
 fn a_schedule_piece_out_of_range_or_of_the_wrong_kind() {
     refuse_p("[{ until = 3, p = 1.5 }, { p = 0.3 }]")
-        .key("events.talks.p")
-        .says("probability 1.5 in piece 0 of the schedule is outside [0, 1]");
+        .key("events.talks.p.0")
+        .says("probability 1.5 is outside [0, 1]");
+    refuse_p("[{ until = 3, p = 0.1 }, { p = nan }]")
+        .key("events.talks.p.1")
+        .says("probability NaN is outside [0, 1]");
     refuse_p("[{ until = 3, factor = 0.5 }, { p = 0.3 }]")
-        .key("events.talks.p[0]")
-        .says("gives its value as p = ...");
+        .key("events.talks.p.0")
+        .says("gives its value as p = ..., not factor = ...");
+    refuse_p("[{ until = 3, p = 0.1, factor = 0.2 }, { p = 0.3 }]").says("not both");
+    refuse_p("[{ until = 3 }, { p = 0.3 }]").says("needs its value");
     refuse_p("[{ until = 3, p = { low = 0.1, high = 0.2 } }, { p = 0.3 }]")
-        .says("takes a plain number");
+        .key("events.talks.p")
+        .says("p takes a plain number, not { low = 0.1, high = 0.2 }")
+        .says("cannot be uncertain");
     refuse_p("[{ until = 3, p = 0.1, by = 2 }, { p = 0.3 }]").says("unknown key `by`");
+    refuse_p("[0.1, 0.3]").says("expected a piece of a schedule");
+    for factor in ["0.0", "-1.0", "inf"] {
+        refuse_file(base_with(
+            "factor = 2.0",
+            &format!("factor = [{{ until = 4, factor = {factor} }}, {{ factor = 2.0 }}]"),
+        ))
+        .key("events.sanctions.modifiers.stalled.factor.0")
+        .says("must be a finite number > 0");
+    }
+}
+
+#[test]
+fn a_schedule_of_an_end_names_the_end() {
     refuse_file(base_with(
-        "factor = 2.0",
-        "factor = [{ until = 4, factor = 0.0 }, { factor = 2.0 }]",
+        "p = 0.3\n",
+        "p = 0.3\n[events.talks.ends]\np = [{ until = 4, p = 0.1 }, { p = 1.2 }]\n",
     ))
-    .key("events.sanctions.modifiers.stalled.factor")
-    .says("factor 0 in piece 0 of the schedule must be a finite number > 0");
+    .at_line_of("until = 4")
+    .key("events.talks.ends.p.1")
+    .says("probability 1.2 is outside [0, 1]");
+}
+
+/// A schedule written over several lines: the error is on the line of the piece.
+#[test]
+fn a_schedule_over_several_lines_is_refused_at_the_piece() {
+    let schedule = "[\n  { until = 3, p = 0.1 },\n  { until = 2, p = 0.2 },\n  { p = 0.3 },\n]";
+    refuse_p(schedule)
+        .at_line_of("until = 2,")
+        .key("events.talks.p.1.until")
+        .says("must come after");
+    let bad_key = schedule.replace("{ until = 2, p = 0.2 }", "{ until = 5, p = 0.2, x = 1 }");
+    refuse_p(&bad_key)
+        .at_line_of("x = 1")
+        .key("events.talks.p")
+        .says("unknown key `x` in a piece of a schedule");
+    let bad_value = schedule.replace("{ until = 2, p = 0.2 }", "{ until = 5, p = 1.2 }");
+    refuse_p(&bad_value)
+        .at_line_of("p = 1.2")
+        .key("events.talks.p.1")
+        .says("probability 1.2 is outside");
 }
 
 #[test]
@@ -2260,10 +2333,32 @@ fn a_decay_with_a_bad_half_life_or_start() {
     refuse_p("{ start = 0.2, half_life = 0 }")
         .at_line_of("half_life = 0")
         .key("events.talks.p.half_life")
-        .says("must be a finite number of steps > 0");
+        .says("half-life 0 must be a finite number of steps > 0");
     refuse_p("{ start = 0.2, half_life = -3 }").says("half-life -3");
-    refuse_p("{ start = 1.2, half_life = 3 }").says("probability 1.2 at the start of the decay");
     refuse_p("{ start = 0.2, half_life = nan }").says("half-life NaN");
+    refuse_p("{ start = 0.2, half_life = inf }").says("half-life inf");
+    refuse_p("{ start = 1.2, half_life = 3 }")
+        .key("events.talks.p.start")
+        .says("probability 1.2 is outside [0, 1]");
+    refuse_file(base_with(
+        "factor = 2.0",
+        "factor = { start = 0.0, half_life = 4 }",
+    ))
+    .key("events.sanctions.modifiers.stalled.factor.start")
+    .says("factor 0 must be a finite number > 0");
+}
+
+#[test]
+fn a_decay_of_the_wrong_shape() {
+    refuse_p("{ start = 0.2 }")
+        .key("events.talks.p.start")
+        .says("a decay needs both start and half_life");
+    refuse_p("{ start = 0.2, half_life = 4, low = 0.1 }").says("either uncertain or a decay");
+    refuse_p("{ start = 0.2, half_life = 4, rate = 1 }").says("unknown key `rate`");
+    refuse_p("{ start = { low = 0.1, high = 0.3 }, half_life = 4 }")
+        .key("events.talks.p")
+        .says("start takes a plain number")
+        .says("cannot be uncertain");
 }
 
 #[test]
@@ -2272,5 +2367,37 @@ fn a_patch_of_a_value_that_is_not_a_schedule() {
         .refuse(&["run", FILE, "--set", "events.talks.p.1=0.2"])
         .says("--set 'events.talks.p.1=0.2'")
         .key("events.talks.p.1")
-        .says("not one");
+        .says("not a schedule with such a piece");
+    Sandbox::with_file(BASE)
+        .refuse(&["run", FILE, "--set", "events.talks.p.half_life=2"])
+        .key("events.talks.p.half_life")
+        .says("that value is not a decay");
+}
+
+/// A number of a schedule changed by `--set` or by a file that extends another is refused
+/// where it was written, not where the parent wrote the schedule.
+#[test]
+fn a_bad_patch_is_refused_where_it_was_written() {
+    let parent = base_with("p = 0.3\n", "p = [{ until = 4, p = 0.1 }, { p = 0.3 }]\n");
+    let sandbox = Sandbox::with_file(&parent);
+    sandbox
+        .refuse(&["run", FILE, "--set", "events.talks.p.1=1.5"])
+        .says("--set 'events.talks.p.1=1.5'")
+        .key("events.talks.p.1")
+        .says("probability 1.5 is outside [0, 1]");
+    sandbox
+        .refuse(&["run", FILE, "--set", "events.talks.p.2=0.5"])
+        .key("events.talks.p.2")
+        .says("not a schedule with such a piece");
+    let sandbox = Sandbox::new();
+    sandbox.write("parent.toml", &parent);
+    sandbox.write(
+        FILE,
+        "extends = \"parent.toml\"\n[scenario]\nid = \"child\"\n[events.talks]\np.1 = 1.5\n",
+    );
+    sandbox
+        .refuse_file()
+        .at_line_of("p.1 = 1.5")
+        .key("events.talks.p.1")
+        .says("probability 1.5 is outside [0, 1]");
 }

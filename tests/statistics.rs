@@ -2123,6 +2123,97 @@ fn random_scenarios_with_rates_agree_with_brute_force_and_monte_carlo() {
     assert_families(&families);
 }
 
+/// Weekly steps from Monday 6 January 2025: step 4 begins on 27 January, the date of the
+/// schedule's first until, which therefore covers steps 1 to 4.
+const RATES_OUTCOMES: &str = r#"
+[scenario]
+id = "rates_outcomes"
+horizon = 10
+start = 2025-01-06
+[events.a]
+label = "A"
+p = 0.3
+[outcomes.fade]
+label = "Fades from week 3; pushed by a, less and less"
+p = { start = 0.2, half_life = 2.5 }
+window = [3, 10]
+[outcomes.fade.modifiers.pushed]
+when = "a"
+factor = { start = 4.0, half_life = 3 }
+[outcomes.sched]
+label = "Scheduled"
+p = [{ until = 2025-01-27, p = 0.05 }, { p = 0.15 }]
+[outcomes.open]
+label = "Open"
+[horizon]
+default = "open"
+"#;
+
+#[test]
+fn decaying_and_scheduled_outcomes_and_a_decaying_factor_follow_their_closed_forms() {
+    let model = load_text(RATES_OUTCOMES);
+    let decay =
+        |start: f64, half_life: f64, t: u32| start * 0.5f64.powf(f64::from(t - 3) / half_life);
+    let fade = |with_a: bool, t: u32| {
+        if t < 3 {
+            return 0.0;
+        }
+        let (p, f) = (decay(0.2, 2.5, t), decay(4.0, 3.0, t));
+        if with_a {
+            p * f / (1.0 - p + p * f)
+        } else {
+            p
+        }
+    };
+    let sched = |t: u32| if t <= 4 { 0.05 } else { 0.15 };
+    let mut expected = Expected::zeros(&model);
+    // The masses of running paths without and with `a` in effect, before each step.
+    let mut running = [1.0f64, 0.0];
+    for t in 1..=10u32 {
+        expected.event_steps[0][t as usize] = running[0] * 0.3;
+        let mut stay = [0.0; 2];
+        for (with_a, mass) in running.into_iter().enumerate() {
+            let (hf, hs) = (fade(with_a == 1, t), sched(t));
+            let survive = (1.0 - hf) * (1.0 - hs);
+            if hf + hs > 0.0 {
+                let ended = mass * (1.0 - survive);
+                expected.outcome_steps[0][t as usize] += ended * hf / (hf + hs);
+                expected.outcome_steps[1][t as usize] += ended * hs / (hf + hs);
+            }
+            stay[with_a] = mass * survive;
+        }
+        running = [stay[0] * 0.7, stay[1] + stay[0] * 0.3];
+    }
+    expected.outcome_steps[2][10] = running[0] + running[1];
+    check_closed_form(
+        "rates of outcomes",
+        &model,
+        &expected,
+        71,
+        CLOSED_FORM_PATHS,
+    );
+}
+
+/// Rates change the kernel's segments, not its streams: a run gives the same paths whatever
+/// the thread count and the slicing.
+#[test]
+fn runs_with_rates_do_not_depend_on_threads_or_slicing() {
+    let model = load_text(RATES_OUTCOMES);
+    let (one, two) = (pool(1), pool(2));
+    let (first, end) = (333, 333 + 2 * CHUNK + 4321);
+    let (t1, r1) = run_range(&model, &one, 7, first, end, true);
+    let (t2, r2) = run_range(&model, &two, 7, first, end, true);
+    assert!(t1 == t2, "1 and 2 threads give different tallies");
+    assert!(r1 == r2, "1 and 2 threads give different paths");
+    assert!(t1 == simulate::tally_serial(&model, 7, first, end));
+    let middle = first + CHUNK + 17;
+    let (_, slice) = run_range(&model, &two, 7, middle, end, true);
+    assert!(
+        slice[..] == r1[(middle - first) as usize..],
+        "a slice differs"
+    );
+}
+
 #[test]
 fn a_date_until_covers_the_steps_that_begin_by_it() {
     // The step an `until` date names is checked against `Model::date_of`, which dates every

@@ -115,14 +115,25 @@ fn eligibility(model: &Model, hazard: &Hazard) -> Vec<String> {
 /// written as 1/(1 + (1-p)/(p*F)) so that, as in [`crate::model::adjust_odds`], a product too
 /// large for a double gives 1 rather than inf/inf.
 ///
-/// The end of an event that can end has its formulas named `q_<id>` and `g_<id>` instead.
+/// A base probability that changes over time has a formula of its own, `pb_<id>`, an
+/// expression of `t` (see [`rate`]) that the adjusted probability uses several times.
+///
+/// The end of an event that can end has its formulas named `q_<id>`, `g_<id>` and `qb_<id>`
+/// instead.
 fn probability_formulas(out: &mut String, model: &Model, name: Names<'_>, hazard: &Hazard) {
     let Names {
         probability: p_name,
         factor: f_name,
         id,
     } = name;
-    let p = rate(hazard.p());
+    let p = match hazard.p().constant() {
+        Some(v) => number(v),
+        None => {
+            let base = format!("{p_name}b_{id}");
+            writeln!(out, "formula {base} = {};", rate(hazard.p())).unwrap();
+            base
+        }
+    };
     let pinned = |v: f64| v <= 0.0 || v >= 1.0;
     if hazard.modifiers().is_empty() || hazard.p().constant().is_some_and(pinned) {
         writeln!(out, "formula {p_name}_{id} = {p};").unwrap();
@@ -588,6 +599,41 @@ default = "nothing"
         assert!(!text.contains("label \"init\""));
         assert!(text.contains("label \"talks\" = e_talks;"));
         assert!(text.contains("label \"nothing\" = (o = 2);"));
+    }
+
+    /// A schedule becomes nested conditionals on `t`, a decay a power of 2 from the first step
+    /// of its window; a base p that changes has a formula of its own, which odds leave alone
+    /// where it is 0 or 1.
+    #[test]
+    fn rates_are_expressions_of_the_step() {
+        let text = TINY
+            .replace(
+                "p = 0.25\nwindow = [2, 3]",
+                "p = [{ until = 2, p = 0.0 }, { p = 0.25 }]\nwindow = [2, 3]",
+            )
+            .replace("factor = 2.0", "factor = { start = 2.0, half_life = 1.5 }")
+            .replace(
+                "p = 0.1\nwhen = \"talks\"",
+                "p = { start = 0.1, half_life = 2 }\nwhen = \"talks\"",
+            );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tiny.toml"), text).unwrap();
+        let model = load_from("tiny.toml", &[], dir.path()).unwrap().model;
+        let text = to_prism(&model);
+        check_shape(&model, &text);
+        assert!(text.contains(
+            "formula pb_talks = (t <= 2 ? 0.0 : 0.25);\n\
+             // modifier push: odds x (2.0 * pow(2.0, (2 - t) / 1.5)) when not (init and talks) or init\n\
+             formula f_talks = (((!(e_init & e_talks) | e_init) ? (2.0 * pow(2.0, (2 - t) / 1.5)) : 1));\n\
+             formula p_talks = (pb_talks <= 0 | pb_talks >= 1 ? pb_talks : (1 / (1 + (1 - pb_talks) / (pb_talks * f_talks))));"
+        ), "{text}");
+        // No modifier: the decay is the probability itself, from the outcome's first step.
+        assert!(
+            text.contains(
+                "formula pb_deal = (0.1 * pow(2.0, (1 - t) / 2.0));\nformula p_deal = pb_deal;"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -28,15 +28,22 @@ fn hazard_cells(model: &Model, hazard: &Hazard) -> Vec<String> {
         .iter()
         .map(|m| {
             let factor = rate(model, &m.factor, &|f| format!("x{f}"));
-            format!("{factor} if {}", model.render(&m.when))
+            // A factor that changes is a list of its own: a comma ends it.
+            let end = if m.factor.constant().is_some() {
+                ""
+            } else {
+                ","
+            };
+            format!("{factor}{end} if {}", model.render(&m.when))
         })
         .collect::<Vec<_>>()
         .join("; ");
     vec![rate(model, hazard.p(), &percent), window, when, modifiers]
 }
 
-/// A value that may change over time, each number written with `show`: "2.0% to week 8, then
-/// 1.0%", or "1.2%, halving every 12 weeks".
+/// A value that may change over time, each number written with `show`: "2.0% to week 8
+/// (2025-10-14), then 1.0%" (each piece to the last step it covers, with the date that step
+/// begins), or "1.2%, halving every 12 weeks".
 fn rate(model: &Model, rate: &Rate, show: &dyn Fn(f64) -> String) -> String {
     match rate {
         Rate::Constant(v) => show(*v),
@@ -52,9 +59,10 @@ fn rate(model: &Model, rate: &Rate, show: &dyn Fn(f64) -> String) -> String {
         Rate::Decay {
             start, half_life, ..
         } => format!(
-            "{}, halving every {half_life} {}s",
+            "{}, halving every {half_life} {}{}",
             show(*start),
-            model.step()
+            model.step(),
+            if *half_life == 1.0 { "" } else { "s" }
         ),
     }
 }

@@ -10,7 +10,7 @@ use crate::model::{
 use crate::parameters::Kind;
 use crate::rate::{Piece, Rate};
 use crate::text::excerpt;
-use crate::uncertainty::{Distribution, Uncertain};
+use crate::uncertainty::{Distribution, Shape, Uncertain};
 use chrono::NaiveDate;
 use std::cell::RefCell;
 
@@ -107,46 +107,46 @@ impl Checker<'_> {
         first: u32,
         time: &Time,
     ) -> Result<Rate, ScenarioError> {
-        let checked = |x: f64, what: &str| {
-            if kind.accepts(x) {
-                Ok(x)
-            } else {
-                Err(self.error(loc, key, refusal(kind, x, what)))
-            }
-        };
         match &loc.value {
-            Number::Fixed(_) | Number::Uncertain(_) => {
-                Ok(Rate::Constant(self.number(loc, key, kind)?))
-            }
-            Number::Decay { start, half_life } => {
-                if !(half_life.is_finite() && *half_life > 0.0) {
-                    return Err(self.error(
-                        loc,
-                        &format!("{key}.half_life"),
-                        format!("half-life {half_life} must be a finite number of steps > 0"),
-                    ));
-                }
-                Ok(Rate::Decay {
-                    start: checked(*start, " at the start of the decay")?,
-                    half_life: *half_life,
-                    from: first,
-                })
-            }
-            Number::Schedule(pieces) => self.schedule(loc, key, kind, pieces, time, &checked),
+            Number::Fixed(x) if kind.accepts(*x) => Ok(Rate::Constant(*x)),
+            Number::Fixed(x) => Err(self.error(loc, key, refusal(kind, *x))),
+            Number::Uncertain(shape) => Ok(Rate::Constant(self.median(loc, key, kind, *shape)?)),
+            Number::Decay { start, half_life } => Ok(Rate::Decay {
+                start: self.checked(start, &format!("{key}.start"), kind)?,
+                half_life: self.checked(half_life, &format!("{key}.half_life"), Kind::HalfLife)?,
+                from: first,
+            }),
+            Number::Schedule(pieces) => self.schedule(loc, key, kind, pieces, time),
             Number::Patch(changes) => {
-                let names: Vec<String> =
-                    changes.iter().map(|(k, _)| format!("{key}.{k}")).collect();
-                Err(self.error(
-                    loc,
-                    &names.join(", "),
-                    "sets a number of a schedule or decay (a piece by its index, start or \
-                     half_life), but the value it changes is not one, or has no such number; \
-                     give the whole value instead",
-                ))
+                let (name, at) = &changes[0];
+                let decay = changes
+                    .iter()
+                    .all(|(k, _)| k == "start" || k == "half_life");
+                let why = if decay {
+                    "a decay needs both start and half_life; either alone changes that number of \
+                     the decay of the scenario this one extends, and that value is not a decay"
+                } else {
+                    "a number alone changes that piece of the schedule of the scenario this one \
+                     extends, and that value is not a schedule with such a piece; give the whole \
+                     schedule instead"
+                };
+                Err(self.error(at, &format!("{key}.{name}"), why))
             }
         }
     }
 
+    /// A number of a schedule or decay, checked against its kind.
+    fn checked(&self, x: &Loc<f64>, key: &str, kind: Kind) -> Result<f64, ScenarioError> {
+        if kind.accepts(x.value) {
+            Ok(x.value)
+        } else {
+            Err(self.error(x, key, refusal(kind, x.value)))
+        }
+    }
+
+    /// A schedule: each piece's value checked against `kind`, and its `until` turned into the
+    /// last step it covers. Pieces are named by their index, as their `--set` keys are
+    /// (`events.x.p.1`).
     fn schedule(
         &self,
         loc: &Loc<Number>,
@@ -154,94 +154,131 @@ impl Checker<'_> {
         kind: Kind,
         pieces: &[PieceDoc],
         time: &Time,
-        checked: &dyn Fn(f64, &str) -> Result<f64, ScenarioError>,
     ) -> Result<Rate, ScenarioError> {
-        let refuse =
-            |i: usize, message: String| Err(self.error(loc, &format!("{key}[{i}]"), message));
-        if pieces.is_empty() {
-            return Err(self.error(
-                loc,
-                key,
-                "a schedule needs at least one piece, e.g. [{ p = 0.01 }]",
-            ));
-        }
         let name = match kind {
             Kind::Probability => "p",
             _ => "factor",
         };
+        if pieces.is_empty() {
+            return Err(self.error(
+                loc,
+                key,
+                format!(
+                    "a schedule needs at least one piece, the last without until, e.g. \
+                     [{{ until = 10, {name} = ... }}, {{ {name} = ... }}]"
+                ),
+            ));
+        }
         let mut rates = Vec::new();
-        let mut previous = 0;
+        let mut previous = None;
         for (i, piece) in pieces.iter().enumerate() {
+            let piece_key = format!("{key}.{i}");
             if piece.key != name {
-                return refuse(
-                    i,
-                    format!("a piece of a {name} schedule gives its value as {name} = ..."),
-                );
+                return Err(self.error(
+                    &piece.value,
+                    &piece_key,
+                    format!(
+                        "a piece of a {name} schedule gives its value as {name} = ..., not {} = \
+                         ...",
+                        piece.key
+                    ),
+                ));
             }
-            let value = checked(piece.value, &format!(" in piece {i} of the schedule"))?;
+            let value = self.checked(&piece.value, &piece_key, kind)?;
             let is_last = i + 1 == pieces.len();
-            let last = match (&piece.until, is_last) {
-                (None, true) => u32::MAX,
-                (None, false) => {
-                    return refuse(
-                        i,
-                        "only the last piece may leave out until (it runs to the horizon)".into(),
-                    )
-                }
-                (Some(_), true) => {
-                    return refuse(
-                        i,
-                        "the last piece runs to the horizon: leave out its until".into(),
-                    )
-                }
-                (Some(until), false) => {
-                    let step = match until {
-                        Until::Step(t) => *t,
-                        Until::Date(date) => match time.last_step_by(date) {
-                            Ok(t) => i64::from(t),
-                            Err(message) => return refuse(i, message),
-                        },
-                    };
-                    if step <= previous || step < 1 || step >= i64::from(time.horizon) {
-                        return refuse(
-                            i,
-                            format!(
-                                "until {} (step {step}) must come after the previous piece's and \
-                                 within steps 1 to {} (the horizon is {}, and the last piece \
-                                 needs a step of its own)",
-                                until_text(until),
-                                time.horizon - 1,
-                                time.horizon
-                            ),
-                        );
+            let last =
+                match (&piece.until, is_last) {
+                    (None, true) => u32::MAX,
+                    (None, false) => return Err(self.error(
+                        &piece.value,
+                        &piece_key,
+                        "only the last piece may leave out until (it runs to the horizon); give \
+                         this one the step or date it runs to",
+                    )),
+                    (Some(until), true) => return Err(self.error(
+                        until,
+                        &format!("{piece_key}.until"),
+                        "the last piece runs to the horizon: leave out its until, or add a piece \
+                         after it",
+                    )),
+                    (Some(until), false) => {
+                        let step =
+                            self.until(until, &format!("{piece_key}.until"), previous, time)?;
+                        previous = Some(step);
+                        step
                     }
-                    previous = step;
-                    step as u32
-                }
-            };
+                };
             rates.push(Piece { last, value });
         }
         Ok(Rate::Schedule(rates))
     }
 
-    /// The value a plain run uses: the number, or an uncertain value's median, which is then
-    /// listed among the model's uncertain inputs under `key`.
-    fn number(&self, loc: &Loc<Number>, key: &str, kind: Kind) -> Result<f64, ScenarioError> {
-        match &loc.value {
-            Number::Fixed(x) if kind.accepts(*x) => Ok(*x),
-            Number::Fixed(x) => Err(self.error(loc, key, refusal(kind, *x, ""))),
-            Number::Uncertain(shape) => {
-                let distribution =
-                    Distribution::new(kind, *shape).map_err(|m| self.error(loc, key, m))?;
-                let median = distribution.median();
-                self.uncertain.borrow_mut().push(Uncertain {
-                    key: key.to_string(),
-                    distribution,
-                });
-                Ok(median)
+    /// The last step a piece covers: its `until` step, or for a date the last step that
+    /// begins on or before it; after the previous piece's (`previous`), and before the horizon,
+    /// so that every piece covers at least one step.
+    fn until(
+        &self,
+        until: &Loc<Until>,
+        key: &str,
+        previous: Option<u32>,
+        time: &Time,
+    ) -> Result<u32, ScenarioError> {
+        let refuse = |message: String| Err(self.error(until, key, message));
+        let (step, what) = match &until.value {
+            Until::Step(t) => (*t, format!("until {t}")),
+            Until::Date(date) => {
+                let t = time
+                    .last_step_by(date)
+                    .map_err(|m| self.error(until, key, m))?;
+                (
+                    i64::from(t),
+                    format!("until {date} (step {t}, the last that begins by then)"),
+                )
             }
-            _ => unreachable!("rate() handles schedules, decays and patches"),
+        };
+        let horizon = i64::from(time.horizon);
+        if step < 1 {
+            return refuse(format!("{what} is before step 1"));
         }
+        if let Some(p) = previous.filter(|&p| step <= i64::from(p)) {
+            return refuse(format!(
+                "{what} must come after the previous piece's until (step {p}): untils increase \
+                 strictly"
+            ));
+        }
+        if step >= horizon {
+            // A date's step is counted up to the horizon only: a later date names it too.
+            let past = match &until.value {
+                Until::Date(date) => {
+                    format!("until {date} falls in the last step ({horizon}) or after it")
+                }
+                Until::Step(_) if step == horizon => format!("{what} is the horizon"),
+                Until::Step(_) => format!("{what} is past the horizon ({horizon})"),
+            };
+            return refuse(format!(
+                "{past}: the last piece, which runs from the step after the last until to the \
+                 horizon, would cover no step"
+            ));
+        }
+        Ok(step as u32)
+    }
+
+    /// The value a plain run uses for an uncertain input: its median; the input is then listed
+    /// among the model's uncertain inputs under `key`.
+    fn median(
+        &self,
+        loc: &Loc<Number>,
+        key: &str,
+        kind: Kind,
+        shape: Shape,
+    ) -> Result<f64, ScenarioError> {
+        let distribution = Distribution::new(kind, shape).map_err(|m| self.error(loc, key, m))?;
+        let median = distribution.median();
+        self.uncertain.borrow_mut().push(Uncertain {
+            key: key.to_string(),
+            distribution,
+        });
+        Ok(median)
     }
 
     /// The hazard written in `event` under `key`, with its `p` written at `p`.
@@ -721,13 +758,8 @@ impl Time {
                  from: give scenario.start, or a step number"
             ));
         };
-        let day = match (&date.date, &date.time) {
-            (Some(d), None) => {
-                NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
-            }
-            _ => None,
-        }
-        .ok_or_else(|| format!("until '{date}' is not a plain date such as 2025-10-31"))?;
+        let day = plain_date(date)
+            .ok_or_else(|| format!("until '{date}' is not a plain date such as 2025-10-31"))?;
         if day < start {
             return Err(format!(
                 "until {day} is before the start of the scenario ({start})"
@@ -742,19 +774,12 @@ impl Time {
     }
 }
 
-fn until_text(until: &Until) -> String {
-    match until {
-        Until::Step(t) => t.to_string(),
-        Until::Date(d) => d.to_string(),
-    }
-}
-
-/// Why `x` is not a valid value of `kind` (`place` says where in the value it is).
-fn refusal(kind: Kind, x: f64, place: &str) -> String {
+/// Why `x` is not a valid value of `kind`.
+fn refusal(kind: Kind, x: f64) -> String {
     match kind {
-        Kind::Probability => format!("probability {x}{place} is outside [0, 1]"),
-        Kind::Factor => format!("factor {x}{place} must be a finite number > 0"),
-        Kind::HalfLife => format!("half-life {x}{place} must be a finite number of steps > 0"),
+        Kind::Probability => format!("probability {x} is outside [0, 1]"),
+        Kind::Factor => format!("factor {x} must be a finite number > 0"),
+        Kind::HalfLife => format!("half-life {x} must be a finite number of steps > 0"),
     }
 }
 
@@ -765,15 +790,19 @@ fn horizon_only(id: &str) -> String {
     )
 }
 
-fn date(c: &Checker<'_>, loc: &Loc<toml::value::Datetime>) -> Result<NaiveDate, ScenarioError> {
-    let value = &loc.value;
-    let parsed = match (&value.date, &value.time) {
+/// A TOML date with no time or offset, such as 2025-08-26.
+fn plain_date(value: &toml::value::Datetime) -> Option<NaiveDate> {
+    match (&value.date, &value.time) {
         (Some(d), None) => {
             NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
         }
         _ => None,
-    };
-    parsed.ok_or_else(|| {
+    }
+}
+
+fn date(c: &Checker<'_>, loc: &Loc<toml::value::Datetime>) -> Result<NaiveDate, ScenarioError> {
+    let value = &loc.value;
+    plain_date(value).ok_or_else(|| {
         c.error(
             loc,
             "scenario.start",

@@ -38,33 +38,35 @@ impl<T: Serialize> Serialize for Loc<T> {
 /// `{ low = 0.004, high = 0.02 }` (see [`crate::uncertainty`]), a schedule
 /// `[{ until = 2025-10-31, p = 0.012 }, { p = 0.006 }]` or a decay
 /// `{ start = 0.012, half_life = 12 }` (see [`crate::rate`]). Only the shape is checked here;
-/// whether the numbers are valid is checked with the key's kind.
-#[derive(Debug, Clone, PartialEq)]
+/// whether the numbers are valid is checked with the key's kind. The numbers of a schedule or
+/// decay keep their own places: a file that extends another, or `--set`, may change one of
+/// them, and an error about it must name where that number was written.
+#[derive(Debug, Clone)]
 pub enum Number {
     Fixed(f64),
     Uncertain(Shape),
     Schedule(Vec<PieceDoc>),
     Decay {
-        start: f64,
-        half_life: f64,
+        start: Loc<f64>,
+        half_life: Loc<f64>,
     },
     /// Some numbers of the parent's schedule or decay, by key (`"1"`, `"start"`,
     /// `"half_life"`): what a dotted key such as `events.x.p.1 = 0.02`, in a file that extends
     /// another or in `--set`, writes. Laid on the parent's value by [`Document::overlay`].
-    Patch(Vec<(String, f64)>),
+    Patch(Vec<(String, Loc<f64>)>),
 }
 
 /// One piece of a schedule as written.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct PieceDoc {
     /// The last step it covers, as a step number or a date; `None` for the last piece.
-    pub until: Option<Until>,
+    pub until: Option<Loc<Until>>,
     /// The key its value was written under (`p` or `factor`), and the value.
     pub key: String,
-    pub value: f64,
+    pub value: Loc<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Until {
     Step(i64),
     Date(toml::value::Datetime),
@@ -92,7 +94,7 @@ impl Number {
                 _ => None,
             };
             match slot {
-                Some(slot) => *slot = *value,
+                Some(slot) => *slot = value.clone(),
                 None => {
                     *self = over;
                     return;
@@ -100,6 +102,28 @@ impl Number {
             }
         }
         *self = patched;
+    }
+
+    /// Marks the numbers inside a schedule, decay or patch as read from source `source`.
+    fn set_source(&mut self, source: usize) {
+        match self {
+            Number::Fixed(_) | Number::Uncertain(_) => {}
+            Number::Schedule(pieces) => {
+                for piece in pieces {
+                    mark(&mut piece.until, source);
+                    piece.value.source = source;
+                }
+            }
+            Number::Decay { start, half_life } => {
+                start.source = source;
+                half_life.source = source;
+            }
+            Number::Patch(changes) => {
+                for (_, value) in changes {
+                    value.source = source;
+                }
+            }
+        }
     }
 }
 
@@ -140,10 +164,9 @@ impl<'de> serde::de::Visitor<'de> for NumberVisitor {
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Number, A::Error> {
-        use serde::de::Error;
         let mut pieces = Vec::new();
-        while let Some(table) = seq.next_element::<toml::Table>()? {
-            pieces.push(piece(table).map_err(A::Error::custom)?);
+        while let Some(piece) = seq.next_element::<PieceDoc>()? {
+            pieces.push(piece);
         }
         Ok(Number::Schedule(pieces))
     }
@@ -172,7 +195,8 @@ impl<'de> serde::de::Visitor<'de> for NumberVisitor {
                 }
                 // A decay, or numbers of the parent's schedule or decay (a dotted key).
                 k if k == "start" || k == "half_life" || k.bytes().all(|b| b.is_ascii_digit()) => {
-                    decay.push((key, map.next_value::<f64>()?));
+                    let value = plain(map.next_value()?, &key).map_err(A::Error::custom)?;
+                    decay.push((key, value));
                 }
                 other => {
                     return Err(A::Error::custom(format!(
@@ -188,7 +212,12 @@ impl<'de> serde::de::Visitor<'de> for NumberVisitor {
                     "a value is either uncertain or a decay, not both",
                 ));
             }
-            let get = |k: &str| decay.iter().find(|(key, _)| key == k).map(|&(_, v)| v);
+            let get = |k: &str| {
+                decay
+                    .iter()
+                    .find(|(key, _)| key == k)
+                    .map(|(_, v)| v.clone())
+            };
             return Ok(match (get("start"), get("half_life"), decay.len()) {
                 (Some(start), Some(half_life), 2) => Number::Decay { start, half_life },
                 _ => Number::Patch(decay),
@@ -215,38 +244,100 @@ impl<'de> serde::de::Visitor<'de> for NumberVisitor {
     }
 }
 
+/// A number of a schedule or decay, which must be written as a plain number: the exact solver
+/// needs one value per step, so these cannot be uncertain.
+fn plain(value: Loc<toml::Value>, key: &str) -> Result<Loc<f64>, String> {
+    let number = match value.value {
+        toml::Value::Float(x) => x,
+        toml::Value::Integer(x) => x as f64,
+        other => {
+            // A bare index is a dotted key that sets one piece of a schedule.
+            let what = if key.bytes().all(|b| b.is_ascii_digit()) {
+                format!("piece {key}")
+            } else {
+                key.to_string()
+            };
+            return Err(format!(
+                "{what} takes a plain number, not {other} (the numbers of a schedule or a decay \
+                 cannot be uncertain)"
+            ));
+        }
+    };
+    Ok(Loc {
+        value: number,
+        source: value.source,
+        span: value.span,
+    })
+}
+
 /// One piece of a schedule: `{ until = <step or date>, p = <number> }` (or `factor = ...`),
-/// the last one without `until`.
-fn piece(table: toml::Table) -> Result<PieceDoc, String> {
-    let mut until = None;
-    let mut value = None;
-    for (key, item) in table {
-        match (key.as_str(), item) {
-            ("until", toml::Value::Integer(step)) => until = Some(Until::Step(step)),
-            ("until", toml::Value::Datetime(date)) => until = Some(Until::Date(date)),
-            ("until", other) => {
-                return Err(format!(
-                    "until takes a step number or a date such as 2025-10-31, not {other}"
-                ))
-            }
-            ("p" | "factor", toml::Value::Float(x)) => value = Some((key, x)),
-            ("p" | "factor", toml::Value::Integer(x)) => value = Some((key, x as f64)),
-            ("p" | "factor", other) => {
-                return Err(format!(
-                    "a piece of a schedule takes a plain number as its {key}, not {other}"
-                ))
-            }
-            (other, _) => {
-                return Err(format!(
-                    "unknown key `{other}` in a piece of a schedule; expected until and p (or \
-                     factor)"
-                ))
+/// the last one without `until`. Read by a visitor of its own so that an error in a piece of a
+/// schedule written over several lines is placed on the piece's line.
+impl<'de> Deserialize<'de> for PieceDoc {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(PieceVisitor)
+    }
+}
+
+struct PieceVisitor;
+
+impl<'de> serde::de::Visitor<'de> for PieceVisitor {
+    type Value = PieceDoc;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "a piece of a schedule such as {{ until = 2025-10-31, p = 0.012 }} (the last one \
+             without until)"
+        )
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<PieceDoc, A::Error> {
+        use serde::de::Error;
+        let mut until = None;
+        let mut value = None;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "until" => {
+                    let loc: Loc<toml::Value> = map.next_value()?;
+                    let step_or_date = match loc.value {
+                        toml::Value::Integer(step) => Until::Step(step),
+                        toml::Value::Datetime(date) => Until::Date(date),
+                        other => {
+                            return Err(A::Error::custom(format!(
+                                "until takes a step number or a date such as 2025-10-31, not \
+                                 {other}"
+                            )))
+                        }
+                    };
+                    until = Some(Loc {
+                        value: step_or_date,
+                        source: loc.source,
+                        span: loc.span,
+                    });
+                }
+                "p" | "factor" if value.is_some() => {
+                    return Err(A::Error::custom(
+                        "a piece of a schedule has one value: p (or factor), not both",
+                    ))
+                }
+                "p" | "factor" => {
+                    let number = plain(map.next_value()?, &key).map_err(A::Error::custom)?;
+                    value = Some((key, number));
+                }
+                other => {
+                    return Err(A::Error::custom(format!(
+                        "unknown key `{other}` in a piece of a schedule; expected until and p (or \
+                         factor)"
+                    )))
+                }
             }
         }
+        let (key, value) = value.ok_or_else(|| {
+            A::Error::custom("a piece of a schedule needs its value: p = ... (or factor = ...)")
+        })?;
+        Ok(PieceDoc { until, key, value })
     }
-    let (key, value) =
-        value.ok_or("a piece of a schedule needs its value: p = ... (or factor = ...)")?;
-    Ok(PieceDoc { until, key, value })
 }
 
 impl Serialize for Number {
@@ -259,7 +350,7 @@ impl Serialize for Number {
                 let mut seq = serializer.serialize_seq(Some(pieces.len()))?;
                 for piece in pieces {
                     let mut table = toml::Table::new();
-                    match &piece.until {
+                    match piece.until.as_ref().map(|u| &u.value) {
                         Some(Until::Step(t)) => {
                             table.insert("until".into(), toml::Value::Integer(*t));
                         }
@@ -268,21 +359,21 @@ impl Serialize for Number {
                         }
                         None => {}
                     }
-                    table.insert(piece.key.clone(), toml::Value::Float(piece.value));
+                    table.insert(piece.key.clone(), toml::Value::Float(piece.value.value));
                     seq.serialize_element(&table)?;
                 }
                 return seq.end();
             }
             Number::Decay { start, half_life } => {
                 let mut map = serializer.serialize_map(Some(2))?;
-                map.serialize_entry("start", start)?;
-                map.serialize_entry("half_life", half_life)?;
+                map.serialize_entry("start", &start.value)?;
+                map.serialize_entry("half_life", &half_life.value)?;
                 return map.end();
             }
             Number::Patch(changes) => {
                 let mut map = serializer.serialize_map(Some(changes.len()))?;
                 for (key, value) in changes {
-                    map.serialize_entry(key, value)?;
+                    map.serialize_entry(key, &value.value)?;
                 }
                 return map.end();
             }
@@ -399,13 +490,13 @@ impl EventDoc {
     fn set_source(&mut self, source: usize) {
         mark(&mut self.at, source);
         mark(&mut self.label, source);
-        mark(&mut self.p, source);
+        mark_number(&mut self.p, source);
         mark(&mut self.window, source);
         mark(&mut self.when, source);
         mark(&mut self.recurs, source);
         for modifier in self.modifiers.values_mut() {
             mark(&mut modifier.when, source);
-            mark(&mut modifier.factor, source);
+            mark_number(&mut modifier.factor, source);
         }
         if let Some(ends) = &mut self.ends {
             ends.set_source(source);
@@ -438,6 +529,14 @@ impl EventDoc {
 fn mark<T>(loc: &mut Option<Loc<T>>, source: usize) {
     if let Some(loc) = loc {
         loc.source = source;
+    }
+}
+
+/// As [`mark`], for a `p` or `factor` and the numbers inside it.
+fn mark_number(loc: &mut Option<Loc<Number>>, source: usize) {
+    mark(loc, source);
+    if let Some(loc) = loc {
+        loc.value.set_source(source);
     }
 }
 

@@ -189,6 +189,17 @@ fn parse(sources: &Sources, index: usize) -> Result<Document, ScenarioError> {
 /// The dotted key written on `line`, inside the last `[table]` header of `before`: a best
 /// effort that names the key in TOML errors, which give only a position.
 fn key_at(before: &str, line: &str) -> String {
+    // A line that opens with `{` is an element of a list written over several lines (a piece
+    // of a schedule): the key is the one that opened the list.
+    let line = if line.trim_start().starts_with('{') {
+        before
+            .lines()
+            .rev()
+            .find(|l| l.contains('=') && l.trim_end().ends_with('['))
+            .unwrap_or(line)
+    } else {
+        line
+    };
     let table = before
         .lines()
         .rev()

@@ -203,15 +203,24 @@ when = "meeting"
 factor = [{ until = 5, factor = 4.0 }, { factor = 0.5 }]
 
 [events.truce]
-label = "A truce whose end becomes likelier with time"
+label = "A truce whose end becomes likelier with time, and with sanctions (odds x5 in week 2, halving every 2 weeks)"
 p = 0.2
 [events.truce.ends]
 p = [{ until = 6, p = 0.1 }, { p = 0.6 }]
+window = [2, 14]
+[events.truce.ends.modifiers.pressure]
+when = "sanctions"
+factor = { start = 5.0, half_life = 2 }
 
 [outcomes.deal]
 label = "deal"
 p = { start = 0.3, half_life = 4 }
 when = "meeting and truce"
+
+[outcomes.walkout]
+label = "A scheduled outcome competing with the decaying one"
+p = [{ until = 2025-10-01, p = 0.02 }, { p = 0.5 }]
+when = "not truce"
 
 [outcomes.none]
 label = "none"
