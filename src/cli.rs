@@ -235,8 +235,8 @@ pub struct MergeArgs {
 /// The options of a scenario with uncertain inputs.
 #[derive(Debug, Args)]
 pub struct UncertainArgs {
-    /// With uncertain inputs: draws of the inputs [default: 1000]
-    #[arg(long, value_name = "K", allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(2..=100_000_000))]
+    /// With uncertain inputs: draws of the inputs [default: the scenario's samples, else 1000]
+    #[arg(long, value_name = "K", allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(2..=pathcast::uncertainty::MAX_SAMPLES as u64))]
     pub samples: Option<u64>,
 }
 

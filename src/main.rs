@@ -443,7 +443,7 @@ fn run_uncertain(
     mode: progress_bar::Mode,
 ) -> anyhow::Result<()> {
     let plan = job::UncertainSettings {
-        samples: args.samples.unwrap_or(uncertainty::DEFAULT_SAMPLES),
+        samples: args.samples.unwrap_or(loaded.model.samples()),
         method,
         limits,
         exact_command,

@@ -274,6 +274,8 @@ pub(crate) struct Definition {
     pub horizon: u32,
     pub start: Option<NaiveDate>,
     pub paths: u64,
+    /// Draws of the uncertain inputs without `--samples`.
+    pub samples: u64,
     pub seed: u64,
     pub events: Vec<Event>,
     pub outcomes: Vec<Outcome>,
@@ -395,6 +397,11 @@ impl Model {
     /// The scenario's default number of paths.
     pub fn paths(&self) -> u64 {
         self.def.paths
+    }
+
+    /// The scenario's default number of draws of its uncertain inputs.
+    pub fn samples(&self) -> u64 {
+        self.def.samples
     }
 
     /// The scenario's default seed.

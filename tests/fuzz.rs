@@ -831,6 +831,7 @@ const SET_KEYS: &[&str] = &[
     "scenario.step",
     "scenario.start",
     "scenario.paths",
+    "scenario.samples",
     "scenario.seed",
     "scenario.sources",
     "horizon.default",

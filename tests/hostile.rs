@@ -641,6 +641,14 @@ fn paths_zero_in_the_file() {
 }
 
 #[test]
+fn one_draw_in_the_file() {
+    refuse_file(base_with("seed = 3", "seed = 3\nsamples = 1"))
+        .at_line_of("samples = 1")
+        .key("scenario.samples")
+        .says("2 to 100000000");
+}
+
+#[test]
 fn paths_negative_in_the_file() {
     refuse_file(base_with("seed = 3", "seed = 3\npaths = -5"))
         .at_line_of("paths = -5")

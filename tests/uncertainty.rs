@@ -271,6 +271,23 @@ fn each_sample_is_a_plain_run_at_its_values_and_the_tables_average_them() {
 }
 
 #[test]
+fn the_scenario_sets_the_draws_and_samples_overrides_it() {
+    let text =
+        scenario("{ low = 0.2, high = 0.7 }", "0.5").replace("seed = 11", "seed = 11\nsamples = 7");
+    let dir = dir_with(&text);
+    run_ok(dir.path(), &["exact", "doubt.toml", "--out", "own"]);
+    run_ok(
+        dir.path(),
+        &["exact", "doubt.toml", "--samples", "9", "--out", "flag"],
+    );
+    let out = dir.path();
+    assert_eq!(rows(&out.join("own/samples.csv")).len(), 7);
+    assert_eq!(rows(&out.join("flag/samples.csv")).len(), 9);
+    let manifest = fs::read_to_string(out.join("own/manifest.toml")).unwrap();
+    assert!(manifest.contains("samples = 7"), "{manifest}");
+}
+
+#[test]
 fn monte_carlo_samples_agree_with_exact_samples_of_the_same_draws() {
     let dir = dir_with(&scenario("{ uniform = [0.1, 0.9] }", "0.5"));
     let paths = 4000u64;

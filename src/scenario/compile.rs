@@ -10,7 +10,7 @@ use crate::model::{
 use crate::parameters::Kind;
 use crate::rate::{Piece, Rate};
 use crate::text::excerpt;
-use crate::uncertainty::{Distribution, Shape, Uncertain};
+use crate::uncertainty::{Distribution, Shape, Uncertain, DEFAULT_SAMPLES, MAX_SAMPLES};
 use chrono::NaiveDate;
 use std::cell::RefCell;
 
@@ -535,6 +535,17 @@ pub fn compile(document: &Document, sources: &Sources) -> Result<Model, Scenario
             ))
         }
     };
+    let samples = match &meta.samples {
+        None => DEFAULT_SAMPLES,
+        Some(loc) if (2..=MAX_SAMPLES as i64).contains(&loc.value) => loc.value as u64,
+        Some(loc) => {
+            return Err(c.error(
+                loc,
+                "scenario.samples",
+                format!("the number of draws must be 2 to {MAX_SAMPLES}"),
+            ))
+        }
+    };
     let seed = match &meta.seed {
         None => 0,
         Some(loc) if loc.value >= 0 => loc.value as u64,
@@ -716,6 +727,7 @@ pub fn compile(document: &Document, sources: &Sources) -> Result<Model, Scenario
         horizon,
         start,
         paths,
+        samples,
         seed,
         events,
         outcomes,

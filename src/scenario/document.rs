@@ -440,6 +440,8 @@ pub struct MetaDoc {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paths: Option<Loc<i64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub samples: Option<Loc<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<Loc<i64>>,
 }
 
@@ -596,6 +598,7 @@ impl Document {
         mark(&mut m.horizon, source);
         mark(&mut m.start, source);
         mark(&mut m.paths, source);
+        mark(&mut m.samples, source);
         mark(&mut m.seed, source);
         for event in self.events.values_mut().chain(self.outcomes.values_mut()) {
             event.set_source(source);
@@ -631,6 +634,7 @@ impl Document {
         replace(&mut m.horizon, o.horizon);
         replace(&mut m.start, o.start);
         replace(&mut m.paths, o.paths);
+        replace(&mut m.samples, o.samples);
         replace(&mut m.seed, o.seed);
         overlay_events(&mut self.events, over.events);
         overlay_events(&mut self.outcomes, over.outcomes);

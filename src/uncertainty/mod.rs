@@ -26,8 +26,10 @@ use crate::simulate::paired::ItemKind;
 use rand::RngCore;
 use sobol::{Indices, Sobol};
 
-/// Draws of the inputs when `--samples` is not given.
+/// Draws of the inputs when neither `--samples` nor the scenario's `samples` says.
 pub const DEFAULT_SAMPLES: u64 = 1000;
+/// The most draws a run takes (`--samples` or the scenario's `samples`).
+pub const MAX_SAMPLES: u64 = 100_000_000;
 /// Monte Carlo paths per sample when `--paths` is not given (and the scenario asks for more):
 /// the design evaluates the model K (d + 2) times, so a scenario's own `paths` (often a
 /// million) would take hours.
