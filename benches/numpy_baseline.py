@@ -65,6 +65,8 @@ REPO = Path(__file__).resolve().parent.parent
 FORMAT_VERSION = 1
 ONE53 = float(1 << 53)
 MAX_DNF_TERMS = 4096
+DENSE = 0.6  # draw for all pairs when more than this fraction has a threshold
+BIT = np.uint64(1) << np.arange(64, dtype=np.uint64)
 MAX_TABLE_SLOTS = 6  # items with at most this many modifiers look p' up in a table
 
 if sys.byteorder != "little":  # the event sets are unpacked from their bytes
@@ -260,6 +262,12 @@ class NumpyModel:
                         comb.append(h | l)
                         have.append(h)
                 order.append(rows[(h, l)])
+        # Only the literal rows some term uses are made: renumber them.
+        literals = sorted({r for r in order if r < 128})
+        self.POS = np.array([r for r in literals if r < 64], dtype=np.intp)
+        self.NEG = np.array([r - 64 for r in literals if r >= 64], dtype=np.intp)
+        where = {r: k for k, r in enumerate(literals)}
+        order = [where[r] if r < 128 else len(literals) + r - 128 for r in order]
         self.COMB = np.array(comb, dtype=np.uint64)[:, None]
         self.HAVE = np.array(have, dtype=np.uint64)[:, None]
         # Conditions grouped by their number of terms k: (conditions, (n, k) term rows), each
@@ -332,10 +340,12 @@ class NumpyModel:
 
     def holds(self, S: np.ndarray, bits: np.ndarray) -> np.ndarray:
         """(conditions, paths) bool: which conditions hold on each event set."""
-        rows = [bits, ~bits]
+        terms = np.empty((self.POS.size + self.NEG.size + self.COMB.size, S.size), dtype=bool)
+        k = self.POS.size
+        terms[:k] = bits[self.POS]
+        np.logical_not(bits[self.NEG], out=terms[k:k + self.NEG.size])
         if self.COMB.size:
-            rows.append((S & self.COMB) == self.HAVE)
-        terms = np.concatenate(rows)
+            np.equal(S & self.COMB, self.HAVE, out=terms[k + self.NEG.size:])
         held = np.empty((len(self.m.conditions), S.size), dtype=bool)
         for conds, term_rows in self.groups:
             h = terms[term_rows[:, 0]]
@@ -435,7 +445,8 @@ def simulate_numpy(nm: NumpyModel, paths: int, seed: int, batch: int) -> dict:
         n = min(batch, paths - done)
         done += n
         S = np.zeros(n, dtype=np.uint64)
-        T_base, h_base = nm.hazards(S)
+        T_base, h_base = nm.hazards(S[:1])  # every path starts from the empty set
+        T_base, h_base = np.tile(T_base, (n, 1)), np.tile(h_base, (n, 1))
         live = np.ones(n, dtype=bool)
         dead = 0
         for first, last, win_e, win_o in nm.segments:
@@ -447,18 +458,30 @@ def simulate_numpy(nm: NumpyModel, paths: int, seed: int, batch: int) -> dict:
                 rows = S.size
                 if rows == 0:
                     break
-                # 1-2. Every (path, event): a 53-bit integer uniform against the threshold.
+                # 1-2. A 53-bit integer uniform against the threshold for every (path, event)
+                # pair with a threshold above 0: all pairs at once when most are eligible,
+                # else only the eligible ones (events that happened or wait for a condition
+                # draw nothing).
                 if E:
-                    u = bitgen.random_raw(rows * E).reshape(rows, E)
-                    np.right_shift(u, 11, out=u)
-                    hits = u < T
-                    packed = np.packbits(hits, axis=1, bitorder="little")
-                    if packed.shape[1] == 8:
-                        new = packed.view(np.uint64)[:, 0]
+                    dense = np.count_nonzero(T) > DENSE * T.size
+                    if dense:
+                        u = bitgen.random_raw(rows * E).reshape(rows, E)
+                        np.right_shift(u, 11, out=u)
+                        hits = u < T
+                        packed = np.packbits(hits, axis=1, bitorder="little")
+                        if packed.shape[1] == 8:
+                            new = packed.view(np.uint64)[:, 0]
+                        else:
+                            buf = pad[:rows]
+                            buf[:, :packed.shape[1]] = packed
+                            new = buf.view(np.uint64)[:, 0]
                     else:
-                        buf = pad[:rows]
-                        buf[:, :packed.shape[1]] = packed
-                        new = buf.view(np.uint64)[:, 0]
+                        pairs = np.flatnonzero(T != 0)  # 4 times faster than on T
+                        u = bitgen.random_raw(pairs.size)
+                        np.right_shift(u, 11, out=u)
+                        hit = pairs[u < T.ravel()[pairs]]
+                        new = np.zeros(rows, dtype=np.uint64)
+                        np.bitwise_or.at(new, hit // E, BIT[hit % E])
                 # 3. Outcomes compete: one draw for "one happens", one for which.
                 if Oh:
                     v = bitgen.random_raw(rows)
@@ -484,9 +507,15 @@ def simulate_numpy(nm: NumpyModel, paths: int, seed: int, batch: int) -> dict:
                 # 4. What happened joins S at once: an event that happened cannot happen
                 # again; the dependent thresholds and hazards of changed paths are recomputed.
                 if E:
-                    np.putmask(T_base, hits, 0)
-                    if T is not T_base:
-                        np.putmask(T, hits, 0)
+                    if dense:
+                        np.putmask(T_base, hits, 0)
+                        if T is not T_base:
+                            np.putmask(T, hits, 0)
+                    else:
+                        assert T_base.flags.c_contiguous and T.flags.c_contiguous
+                        T_base.ravel()[hit] = 0  # a view
+                        if T is not T_base:
+                            T.ravel()[hit] = 0
                     changed = np.flatnonzero(new)
                     if changed.size:
                         S[changed] |= new[changed]
