@@ -420,6 +420,13 @@ def event_bits(S: np.ndarray, E: int) -> np.ndarray:
     return bits[:, :E].sum(axis=0, dtype=np.int64)
 
 
+def pad_to_u64(packed: np.ndarray, pad: np.ndarray) -> np.ndarray:
+    """Bytes of packed bits (paths, up to 8) as one uint64 per path."""
+    buf = pad[:packed.shape[0]]
+    buf[:, :packed.shape[1]] = packed
+    return buf.view(np.uint64)[:, 0]
+
+
 def any_threshold(h: np.ndarray) -> np.ndarray:
     """floor((1 - prod(1 - h)) 2^53) per path: one integer draw decides whether an outcome
     happens."""
@@ -468,20 +475,24 @@ def simulate_numpy(nm: NumpyModel, paths: int, seed: int, batch: int) -> dict:
                         u = bitgen.random_raw(rows * E).reshape(rows, E)
                         np.right_shift(u, 11, out=u)
                         hits = u < T
+                    if dense and E % 8 == 0:  # packbits is fast on whole bytes only
                         packed = np.packbits(hits, axis=1, bitorder="little")
-                        if packed.shape[1] == 8:
-                            new = packed.view(np.uint64)[:, 0]
-                        else:
-                            buf = pad[:rows]
-                            buf[:, :packed.shape[1]] = packed
-                            new = buf.view(np.uint64)[:, 0]
+                        new = packed.view(np.uint64)[:, 0] if E == 64 else pad_to_u64(packed, pad)
                     else:
-                        pairs = np.flatnonzero(T != 0)  # 4 times faster than on T
-                        u = bitgen.random_raw(pairs.size)
-                        np.right_shift(u, 11, out=u)
-                        hit = pairs[u < T.ravel()[pairs]]
+                        if dense:
+                            hit = np.flatnonzero(hits)
+                        else:
+                            pairs = np.flatnonzero(T != 0)  # 4 times faster than on T
+                            u = bitgen.random_raw(pairs.size)
+                            np.right_shift(u, 11, out=u)
+                            hit = pairs[u < T.ravel()[pairs]]
+                        # The hits, in order of path: OR the bits of each path's run.
                         new = np.zeros(rows, dtype=np.uint64)
-                        np.bitwise_or.at(new, hit // E, BIT[hit % E])
+                        if hit.size:
+                            path, event = np.divmod(hit, E)
+                            first = np.flatnonzero(np.diff(path, prepend=-1))
+                            new[path[first]] = np.bitwise_or.reduceat(BIT[event], first)
+                        dense = False
                 # 3. Outcomes compete: one draw for "one happens", one for which.
                 if Oh:
                     v = bitgen.random_raw(rows)
@@ -528,7 +539,7 @@ def simulate_numpy(nm: NumpyModel, paths: int, seed: int, batch: int) -> dict:
                             else:
                                 T_base[changed[:, None], nm.dep] = Tc
                             if T is not T_base:
-                                T[changed] = T_base[changed] * win_e
+                                T[changed[:, None], nm.dep] = Tc * win_e[nm.dep]
                         if Oh and nm.oc_dep:
                             hc = nm.outcome_hazards(held, changed.size)
                             h_base[changed] = hc
