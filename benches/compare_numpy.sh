@@ -45,6 +45,7 @@ CHECK=0
 QUICK=0
 OUT=output/compare_numpy
 
+ARGS=("$@")
 usage() { sed -n '2,/^# Writes/p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
@@ -144,8 +145,8 @@ if [[ $NUMBA == 0 ]]; then bench_args+=(--no-numba); fi
 
 load_after=$(uptime | sed 's/.*load average[s]*: *//')
 {
-  echo "Measured $started to $(date -u '+%H:%M UTC') by \`benches/compare_numpy.sh$(printf ' %q' "$@")\`"
-  echo "on $(nproc) cores ($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)),"
+  echo "Measured $started to $(date -u '+%H:%M UTC') by \`benches/compare_numpy.sh${ARGS[*]:+ ${ARGS[*]}}\`"
+  echo "on $(getconf _NPROCESSORS_ONLN) cores ($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)),"
   echo "$(free -g | awk '/^Mem:/ { print $2 }') GiB; load average $load_before before, $load_after after;"
   echo "pathcast $(git describe --always --dirty 2>/dev/null || echo '?'), $(rustc --version | cut -d' ' -f1-2);"
   echo "$("$PYTHON" -c 'import sys; sys.path.insert(0, "benches")
