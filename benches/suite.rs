@@ -3,8 +3,9 @@
 //! independent, sparse and dense conditions.
 //!
 //! Run with `cargo bench --bench suite` (`-- --quick` for shorter timings, `-- --write DIR` to
-//! also write the scenarios as TOML files, for `benches/compare_numpy.sh --suite`). The two
-//! kernels are timed alternately, three rounds each, and the table shows the best round of
+//! also write the scenarios as TOML files, `-- --write-only DIR` to write them and stop: this
+//! is where `benches/compare_numpy.sh` gets them, so the suite is generated in one place). The
+//! two kernels are timed alternately, three rounds each, and the table shows the best round of
 //! each and their ratio: run it on an otherwise idle machine, and compare ratios, not figures.
 
 use pathcast::model::Model;
@@ -217,10 +218,15 @@ fn rate(seconds: f64, mut run: impl FnMut(u64, u64)) -> f64 {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
-    let write = args
-        .iter()
-        .position(|a| a == "--write")
-        .map(|i| args[i + 1].clone());
+    let value = |flag: &str| {
+        args.iter().position(|a| a == flag).map(|i| {
+            args.get(i + 1)
+                .unwrap_or_else(|| panic!("{flag} needs a folder"))
+                .clone()
+        })
+    };
+    let write_only = value("--write-only");
+    let write = value("--write").or(write_only.clone());
     let seconds = if quick { 0.1 } else { 0.3 };
     let cases: &[(Shape, usize, u32)] = &[
         (Shape::Independent, 4, 52),
@@ -240,6 +246,16 @@ fn main() {
         (Shape::Dense, 64, 520),
         (Shape::Dense, 64, 2600),
     ];
+    if let Some(dir) = write_only {
+        std::fs::create_dir_all(&dir).unwrap();
+        for &(shape, events, horizon) in cases {
+            let text = scenario_text(shape, events, horizon);
+            let model = load(&text);
+            std::fs::write(format!("{dir}/{}.toml", model.id()), &text).unwrap();
+            println!("{}", model.id());
+        }
+        return;
+    }
     println!(
         "{:<22} {:>14} {:>14} {:>8}",
         "scenario (1 thread)", "pathcast /s", "per-step /s", "ratio"

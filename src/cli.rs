@@ -52,7 +52,7 @@ pub enum Command {
     Trace(TraceArgs),
     /// List the preset scenarios
     List,
-    /// Write the scenario in a model checker's language (PRISM)
+    /// Write the scenario for another tool: a model checker (PRISM) or a simulator (JSON)
     Export(ExportArgs),
     /// List the parameters of a scenario: every p and factor, by its --set key
     Params(ScenarioArgs),
@@ -380,10 +380,13 @@ pub struct TraceArgs {
 pub struct ExportArgs {
     #[command(flatten)]
     pub scenario: ScenarioArgs,
-    /// Write a PRISM-language DTMC (for PRISM or Storm; see docs/prism-export.md); the only
-    /// format so far, and the default
-    #[arg(long)]
+    /// Write a PRISM-language DTMC (for PRISM or Storm; see docs/prism-export.md); the default
+    #[arg(long, conflicts_with = "json")]
     pub prism: bool,
+    /// Write the compiled model as JSON: p, windows, conditions as masks, modifiers, horizon
+    /// rules (for other simulators, e.g. benches/numpy_baseline.py; see docs/json-export.md)
+    #[arg(long)]
+    pub json: bool,
     /// Write to this file (atomically) instead of standard output
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,

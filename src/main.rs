@@ -539,12 +539,16 @@ fn run_trace(args: TraceArgs) -> anyhow::Result<()> {
 
 fn run_export(args: ExportArgs) -> anyhow::Result<()> {
     use std::io::Write;
-    // PRISM is the only format so far, so `--prism` is the default.
+    // `--prism` is the default; `--json` is the other format.
     let _ = args.prism;
     let loaded = load(&args.scenario)?;
-    let mut notes = vec![format!("read from: {}", loaded.files.join(", "))];
-    notes.extend(args.scenario.sets.iter().map(|set| format!("--set {set}")));
-    let text = pathcast::export::prism::to_prism_with_notes(&loaded.model, &notes);
+    let text = if args.json {
+        pathcast::export::json::to_json(&loaded.model).map_err(SettingError)?
+    } else {
+        let mut notes = vec![format!("read from: {}", loaded.files.join(", "))];
+        notes.extend(args.scenario.sets.iter().map(|set| format!("--set {set}")));
+        pathcast::export::prism::to_prism_with_notes(&loaded.model, &notes)
+    };
     let Some(path) = args.out else {
         let mut stdout = std::io::stdout().lock();
         return Ok(stdout

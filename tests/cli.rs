@@ -605,6 +605,45 @@ fn trace_takes_the_path_as_an_argument_and_export_defaults_to_prism() {
 }
 
 #[test]
+fn export_json_writes_the_compiled_model_with_set_applied() {
+    let dir = TempDir::new().unwrap();
+    let out = pathcast(dir.path())
+        .args([
+            "export",
+            "baseline",
+            "--json",
+            "--set",
+            "events.meeting.p=0.02",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["format"], "pathcast-model");
+    assert_eq!(doc["id"], "baseline");
+    let meeting = &doc["events"].as_array().unwrap()[0];
+    assert_eq!(meeting["id"], "meeting");
+    assert_eq!(meeting["p"], 0.02);
+    pathcast(dir.path())
+        .args([
+            "export",
+            "baseline",
+            "--json",
+            "--set",
+            "events.meeting.p=0.02",
+        ])
+        .args(["--out", "model.json"])
+        .assert()
+        .success();
+    let file = std::fs::read(dir.path().join("model.json")).unwrap();
+    assert!(file == out.stdout, "the file differs from standard output");
+    pathcast(dir.path())
+        .args(["export", "baseline", "--json", "--prism"])
+        .assert()
+        .code(2);
+}
+
+#[test]
 fn show_prints_a_preset_and_init_starts_a_variant_of_it() {
     let dir = TempDir::new().unwrap();
     let shown = pathcast(dir.path())

@@ -3,6 +3,7 @@
 pub mod analysis;
 pub mod csv;
 pub mod html;
+pub mod json;
 pub mod manifest;
 pub mod prism;
 pub mod sealed;
