@@ -607,14 +607,13 @@ fn trace_takes_the_path_as_an_argument_and_export_defaults_to_prism() {
 #[test]
 fn export_json_writes_the_compiled_model_with_set_applied() {
     let dir = TempDir::new().unwrap();
+    // The JSON format covers the first scenario format: the frozen first-format baseline.
+    let v1 = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/v1-baseline/baseline.toml"
+    );
     let out = pathcast(dir.path())
-        .args([
-            "export",
-            "baseline",
-            "--json",
-            "--set",
-            "events.meeting.p=0.02",
-        ])
+        .args(["export", v1, "--json", "--set", "events.meeting.p=0.02"])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -625,22 +624,28 @@ fn export_json_writes_the_compiled_model_with_set_applied() {
     assert_eq!(meeting["id"], "meeting");
     assert_eq!(meeting["p"], 0.02);
     pathcast(dir.path())
-        .args([
-            "export",
-            "baseline",
-            "--json",
-            "--set",
-            "events.meeting.p=0.02",
-        ])
+        .args(["export", v1, "--json", "--set", "events.meeting.p=0.02"])
         .args(["--out", "model.json"])
         .assert()
         .success();
     let file = std::fs::read(dir.path().join("model.json")).unwrap();
     assert!(file == out.stdout, "the file differs from standard output");
     pathcast(dir.path())
-        .args(["export", "baseline", "--json", "--prism"])
+        .args(["export", v1, "--json", "--prism"])
         .assert()
         .code(2);
+    // The revised baseline has events that end: refused, naming what to use instead.
+    let refused = pathcast(dir.path())
+        .args(["export", "baseline", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(refused.stdout.is_empty());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("events that end") && message.contains("--prism"),
+        "{message}"
+    );
 }
 
 #[test]
