@@ -298,10 +298,13 @@ fn run(args: RunArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
             );
         }
     }
+    let threads = match finished.threads {
+        1 => "1 thread".to_string(),
+        n => format!("{n} threads"),
+    };
     println!(
-        "\n{paths} paths in {seconds:.2} s ({:.1} million paths/s on {} threads); {}",
-        paths as f64 / seconds / 1e6,
-        finished.threads,
+        "\n{paths} paths in {seconds:.2} s ({} on {threads}); {}",
+        rate(paths as f64 / seconds),
         wrote(&finished.written)
     );
     if let Some(masses) = masses {
@@ -494,6 +497,16 @@ fn shard_line(shard: &ShardOfRun) -> String {
         shard.end,
         shard.total
     )
+}
+
+/// Paths per second, to two or three significant figures: "5.2 million paths/s",
+/// "380 thousand paths/s".
+fn rate(per_second: f64) -> String {
+    if per_second >= 1e6 {
+        format!("{:.1} million paths/s", per_second / 1e6)
+    } else {
+        format!("{:.0} thousand paths/s", per_second / 1e3)
+    }
 }
 
 /// Where the results went, and whether they replaced an earlier run.

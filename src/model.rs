@@ -145,6 +145,27 @@ impl Hazard {
         steps
     }
 
+    /// As [`Hazard::changes`], but only where a schedule's piece begins: the steps at which
+    /// the probability may rise as well as fall.
+    pub(crate) fn schedule_changes(&self) -> Vec<u32> {
+        let (first, last) = self.window;
+        let rates = std::iter::once(&self.p).chain(self.modifiers.iter().map(|m| &m.factor));
+        let mut steps: Vec<u32> = rates
+            .filter(|r| !r.is_decay())
+            .flat_map(|r| r.changes(first, last))
+            .collect();
+        steps.sort_unstable();
+        steps.dedup();
+        steps
+    }
+
+    /// Whether its base p or a factor decays: then between two schedule changes its
+    /// probability in a given state never rises (p and factors only fall, and the odds rise
+    /// with both).
+    pub(crate) fn decays(&self) -> bool {
+        self.p.is_decay() || self.modifiers.iter().any(|m| m.factor.is_decay())
+    }
+
     /// First and last step (inclusive) at which it can happen.
     pub fn window(&self) -> (u32, u32) {
         self.window
@@ -447,28 +468,46 @@ impl Model {
     }
 
     fn index_segments(&mut self) {
+        let (segments, segment_of) = self.segments_cut_by(Hazard::changes);
+        self.segments = segments;
+        self.segment_of = segment_of;
+    }
+
+    /// Runs of steps cut where a hazard's window opens or closes, at the steps an event's
+    /// start or end changes by `event_changes`, and wherever an outcome's hazard changes, as
+    /// inclusive ranges, and the range of each step (index 0 unused).
+    pub(crate) fn segments_cut_by(
+        &self,
+        event_changes: impl Fn(&Hazard) -> Vec<u32>,
+    ) -> (Vec<(u32, u32)>, Vec<u16>) {
         let horizon = self.def.horizon;
         let mut cuts = vec![false; horizon as usize + 2];
         cuts[1] = true;
-        let hazards: Vec<&Hazard> = self.hazards().collect();
-        for hazard in hazards {
+        let events = self.def.events.iter();
+        let outcomes = self.def.outcomes.iter().filter_map(|o| o.hazard.as_ref());
+        let changes = events
+            .flat_map(|e| std::iter::once(&e.hazard).chain(&e.ends))
+            .map(|h| (h, event_changes(h)))
+            .chain(outcomes.map(|h| (h, h.changes())));
+        for (hazard, steps) in changes {
             let (first, last) = hazard.window;
             cuts[first as usize] = true;
             cuts[last as usize + 1] = true;
-            for t in hazard.changes() {
+            for t in steps {
                 cuts[t as usize] = true;
             }
         }
-        self.segments.clear();
-        self.segment_of = vec![0; horizon as usize + 1];
+        let mut segments: Vec<(u32, u32)> = Vec::new();
+        let mut segment_of = vec![0; horizon as usize + 1];
         for t in 1..=horizon {
             if cuts[t as usize] {
-                self.segments.push((t, t));
+                segments.push((t, t));
             }
-            let last = self.segments.len() - 1;
-            self.segments[last].1 = t;
-            self.segment_of[t as usize] = last as u16;
+            let last = segments.len() - 1;
+            segments[last].1 = t;
+            segment_of[t as usize] = last as u16;
         }
+        (segments, segment_of)
     }
 
     /// The hazards at `step` given the events that happened before it.

@@ -76,6 +76,11 @@ impl Rate {
         }
     }
 
+    /// Whether it decays: it falls at every step of its clock and never rises.
+    pub fn is_decay(&self) -> bool {
+        matches!(self, Rate::Decay { start, .. } if *start != 0.0)
+    }
+
     /// The steps in `first..=last` at which the value may differ from the step before: where
     /// a new piece begins, or every step of a decay.
     pub fn changes(&self, first: u32, last: u32) -> Vec<u32> {

@@ -2058,9 +2058,19 @@ fn with_rates(rng: &mut ChaCha8Rng, text: &str) -> String {
         match number {
             Some((key, value)) if horizon > 2 && rng.random_bool(0.35) => {
                 let v: f64 = value.parse().unwrap();
-                if key == "p" && rng.random_bool(0.4) {
+                if rng.random_bool(0.4) {
+                    // Some decays start certain: drawn at every step, each kept by thinning.
+                    let start = if key == "p" && rng.random_bool(0.15) {
+                        1.0
+                    } else {
+                        v
+                    };
                     let half_life = rng.random_range(0.5..10.0);
-                    writeln!(out, "p = {{ start = {v:?}, half_life = {half_life:?} }}").unwrap();
+                    writeln!(
+                        out,
+                        "{key} = {{ start = {start:?}, half_life = {half_life:?} }}"
+                    )
+                    .unwrap();
                 } else {
                     let cut = rng.random_range(1..horizon - 1);
                     let second = rng.random_range(cut + 1..horizon);
@@ -2080,6 +2090,57 @@ fn with_rates(rng: &mut ChaCha8Rng, text: &str) -> String {
         }
     }
     out
+}
+
+/// The kernel does not cut its segments at an event's decay: it draws the event at the
+/// segment's first (largest) probability and keeps a start or end drawn at a later step t with
+/// p(t) / p(first). Here every event decays over one 200-step segment, so waits also run past
+/// the 64 steps a table holds; a start that decays from certainty is drawn at every step.
+#[test]
+fn decays_over_a_long_segment_are_thinned_exactly() {
+    let text = r#"
+[scenario]
+id = "thinned"
+horizon = 200
+[events.fading]
+label = "Fades slowly"
+p = { start = 0.04, half_life = 40 }
+[events.sure]
+label = "Certain at first, then fading; ends half the time"
+p = { start = 1.0, half_life = 5 }
+[events.sure.ends]
+p = 0.5
+[events.spell]
+label = "Starts steadily; ends fast at first, then slower"
+p = 0.05
+[events.spell.ends]
+p = { start = 0.9, half_life = 20 }
+[events.pushed]
+label = "Pushed while the spell lasts, by a fading factor"
+p = 0.01
+[events.pushed.modifiers.spell]
+when = "spell"
+factor = { start = 8.0, half_life = 30 }
+[outcomes.open]
+label = "Open"
+[horizon]
+default = "open"
+"#;
+    let model = load_text(text);
+    let masses = solve(&model);
+    let fading = |t: u32| 0.04 * 0.5f64.powf(f64::from(t - 1) / 40.0);
+    let mut survive = 1.0;
+    for t in 1..=200u32 {
+        let want = survive * fading(t);
+        let got = masses.event_steps[0][t as usize];
+        assert!(
+            (got - want).abs() <= 1e-12,
+            "fading at {t}: {got} vs {want}"
+        );
+        survive *= 1.0 - fading(t);
+    }
+    let tally = simulate::tally_serial(&model, 0x7a1, 0, 200_000);
+    every_cell("thinned", &model, &tally, &masses).assert_ok("thinned");
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! One path of the chain, drawn with as few random numbers as the semantics allow.
 //!
 //! Between two changes of the event set, and inside one segment (a run of steps in which no
-//! window opens or closes and no scheduled or decaying probability changes), every hazard is
-//! constant. So instead of one Bernoulli draw per
+//! window opens or closes, no schedule's piece begins and no outcome's hazard decays), every
+//! hazard is constant, or is an event's decaying one, drawn by thinning (see `Segments`). So instead of one Bernoulli draw per
 //! event per step, the kernel draws the waiting time to the next step at which anything
 //! happens (geometric, by inversion), then what happened at that step given that something
 //! did. Memorylessness makes this exactly the step-by-step chain of the scenario format: see
@@ -20,8 +20,9 @@
 //! start `x` that hashes (s, i). Each draw is the top 53 bits of one `u64`. Per jump: unless
 //! something is certain, one draw for the waiting time and, if it lands inside the segment,
 //! one for the first item; then one per further draw of the chain (none after the outcome
-//! block, which is last); and one to choose the outcome when the block happens and more than
-//! one outcome is eligible.
+//! block, which is last); one for each event drawn whose probability decays, after its
+//! segment's first step, to keep it or not; and one to choose the outcome when the block
+//! happens and more than one outcome is eligible.
 //!
 //! The waiting time is defined in closed form, so that every way of computing it gives the
 //! same step: with `ln_none = ln P(nothing happens at a step)`, it is the smallest k >= 0 with
@@ -417,8 +418,83 @@ struct Hazards {
     varying_outcomes: u64,
 }
 
+/// The kernel's segments: the model's runs of steps over which every hazard is constant,
+/// except that an event's decaying probability does not cut them. Within such a run a decay
+/// only falls, so the kernel draws the event at its probability at the run's first step, the
+/// largest, and keeps each start (or end) it draws at a later step t with probability
+/// p(t) / p(first) (thinning): the event then happens at t with probability p(t) exactly,
+/// independently of the others, while a decaying meeting chance no longer makes every path
+/// walk the horizon step by step. An outcome's decay still cuts at every step.
+#[derive(Debug)]
+struct Segments {
+    /// Inclusive ranges of steps.
+    ranges: Vec<(u32, u32)>,
+    /// The range of each step (index 0 unused).
+    of: Vec<u16>,
+    /// The events whose start or end decays: drawn by thinning.
+    thinned: u64,
+}
+
+impl Segments {
+    fn new(model: &Model) -> Segments {
+        let (ranges, of) = model.segments_cut_by(Hazard::schedule_changes);
+        let thinned = model
+            .events()
+            .iter()
+            .enumerate()
+            .fold(0u64, |set, (e, event)| {
+                let decays =
+                    event.hazard.decays() || event.ends.as_ref().is_some_and(Hazard::decays);
+                if decays {
+                    set | 1 << e
+                } else {
+                    set
+                }
+            });
+        Segments {
+            ranges,
+            of,
+            thinned,
+        }
+    }
+
+    fn of(&self, step: u32) -> usize {
+        self.of[step as usize] as usize
+    }
+
+    /// Of the events in `drawn`, those that change at step `at` of segment `segment` from
+    /// `state`, drawing for each thinned one after the segment's first step whether it is kept.
+    fn thin(
+        &self,
+        model: &Model,
+        rng: &mut PathRng,
+        drawn: u64,
+        state: u64,
+        at: u32,
+        segment: usize,
+    ) -> u64 {
+        let first = self.ranges[segment].0;
+        if at == first {
+            return drawn;
+        }
+        let mut kept = drawn;
+        for e in bits(drawn & self.thinned) {
+            let Some(hazard) = model.change_hazard(e, state).filter(|h| h.decays()) else {
+                continue;
+            };
+            let ratio = hazard.probability_in_window(state, at)
+                / hazard.probability_in_window(state, first);
+            debug_assert!(ratio <= 1.0, "a decay rose: {ratio}");
+            if ratio < 1.0 && draw(rng) >= fixed(ratio) {
+                kept &= !(1 << e);
+            }
+        }
+        kept
+    }
+}
+
 impl Hazards {
-    fn new(model: &Model) -> Hazards {
+    fn new(model: &Model, segments: &Segments) -> Hazards {
         // The set of items whose hazard can happen in a segment (its window holds it, p > 0).
         let in_segment = |hazards: &mut dyn Iterator<Item = Option<&Hazard>>,
                           (first, _): (u32, u32)| {
@@ -428,7 +504,7 @@ impl Hazards {
             })
         };
         let (mut starts_in, mut ends_in, mut outcomes_in) = (Vec::new(), Vec::new(), Vec::new());
-        for &segment in model.segments() {
+        for &segment in &segments.ranges {
             let events = model.events();
             starts_in.push(in_segment(
                 &mut events.iter().map(|e| Some(&e.hazard)),
@@ -493,7 +569,7 @@ impl Hazards {
     /// Makes these the hazards of `state` in `segment`. The probabilities are computed as
     /// `Model::step_hazards` computes them, so they are the same numbers whichever way they
     /// were reached.
-    fn update(&mut self, model: &Model, state: u64, segment: usize) {
+    fn update(&mut self, model: &Model, segments: &Segments, state: u64, segment: usize) {
         let all = |n: usize| if n == 0 { 0 } else { u64::MAX >> (64 - n) };
         let (all_events, all_outcomes) = (all(self.events.len()), all(self.outcomes.len()));
         let (stale_events, stale_outcomes) = if self.valid {
@@ -518,7 +594,7 @@ impl Hazards {
         };
         let (starts_in, ends_in) = (self.starts_in[segment], self.ends_in[segment]);
         // Every hazard is constant over a segment: its first step stands for all.
-        let step = model.segments()[segment].0;
+        let step = segments.ranges[segment].0;
         for e in bits(stale_events & all_events) {
             let window = if state >> e & 1 == 1 {
                 ends_in
@@ -580,7 +656,7 @@ struct TableCache {
 }
 
 impl TableCache {
-    fn new(model: &Model) -> TableCache {
+    fn new(model: &Model, segments: &Segments) -> TableCache {
         TableCache {
             slots: vec![
                 Slot {
@@ -595,7 +671,7 @@ impl TableCache {
             owners: Vec::new(),
             next: 0,
             scratch: StateTable::default(),
-            hazards: Hazards::new(model),
+            hazards: Hazards::new(model, segments),
         }
     }
 
@@ -604,7 +680,13 @@ impl TableCache {
         (h >> (64 - SLOT_BITS)) as usize
     }
 
-    fn get(&mut self, model: &Model, happened: u64, segment: usize) -> &StateTable {
+    fn get(
+        &mut self,
+        model: &Model,
+        segments: &Segments,
+        happened: u64,
+        segment: usize,
+    ) -> &StateTable {
         let segment16 = segment as u16;
         let i = Self::slot_of(happened, segment16);
         let slot = self.slots[i];
@@ -616,7 +698,7 @@ impl TableCache {
         } else {
             1
         };
-        self.hazards.update(model, happened, segment);
+        self.hazards.update(model, segments, happened, segment);
         if visits < TABLE_AT_VISIT {
             self.slots[i] = Slot {
                 happened,
@@ -646,7 +728,7 @@ impl TableCache {
             self.owners[t] = i as u32;
             t
         };
-        let (first, last) = model.segments()[segment];
+        let (first, last) = segments.ranges[segment];
         let table = &mut self.tables[t];
         table.fill(
             &self.hazards.events,
@@ -669,6 +751,7 @@ pub struct Kernel<'m> {
     model: &'m Model,
     /// The seed's key: each path's stream starts from it and the path number.
     key: u64,
+    segments: Segments,
     cache: TableCache,
 }
 
@@ -690,10 +773,12 @@ impl<'m> Kernel<'m> {
     }
 
     pub fn new(model: &'m Model, seed: u64) -> Kernel<'m> {
+        let segments = Segments::new(model);
         Kernel {
             model,
             key: PathRng::key(seed),
-            cache: TableCache::new(model),
+            cache: TableCache::new(model, &segments),
+            segments,
         }
     }
 
@@ -712,9 +797,10 @@ impl<'m> Kernel<'m> {
         let mut happened = 0u64;
         let mut t = 1;
         while t <= model.horizon() {
-            let segment = model.segment_of(t);
-            let segment_end = model.segments()[segment].1;
-            let table = self.cache.get(model, happened, segment);
+            let segments = &self.segments;
+            let segment = segments.of(t);
+            let segment_end = segments.ranges[segment].1;
+            let table = self.cache.get(model, segments, happened, segment);
             let at = if table.is_certain() {
                 t
             } else if table.items.is_empty() {
@@ -750,6 +836,7 @@ impl<'m> Kernel<'m> {
                 level = table.none[j];
                 next = j + 1;
             }
+            let new = segments.thin(model, rng, new, happened, at, segment);
             for e in bits(new & !happened) {
                 if record.event_steps[e] == 0 {
                     record.event_steps[e] = at;
