@@ -1807,6 +1807,19 @@ fn a_modifier_name_of_70000_characters() {
 }
 
 #[test]
+fn a_modifier_name_that_is_not_a_plain_word() {
+    // It would make a `--set` key of several words (or of a dot) and a column nobody can name.
+    for name in ["\"bad name!\"", "\"a.b\"", "\"9lives\"", "and"] {
+        refuse_file(base_with(
+            "[events.sanctions.modifiers.stalled]",
+            &format!("[events.sanctions.modifiers.{name}]"),
+        ))
+        .key("events.sanctions.modifiers.")
+        .says("cannot name a modifier");
+    }
+}
+
+#[test]
 fn a_title_with_a_newline() {
     refuse_file(base_with(
         "title = \"Small\"",

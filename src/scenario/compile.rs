@@ -317,7 +317,8 @@ impl Checker<'_> {
         let mut modifiers = Vec::new();
         for (name, modifier) in &event.modifiers {
             let key = format!("{key}.modifiers.{}", quoted_key(name));
-            if let Some(problem) = too_long(name) {
+            if let Some(problem) = id_problem(name) {
+                let problem = format!("'{}' cannot name a modifier: {problem}", excerpt(name));
                 return Err(self.at_id(event, &key, problem));
             }
             let when = modifier.when.as_ref().ok_or_else(|| {
@@ -423,22 +424,28 @@ fn check_ends(
 }
 
 fn check_id(c: &Checker<'_>, id: &str, kind: &str, event: &EventDoc) -> Result<(), ScenarioError> {
+    match id_problem(id) {
+        None => Ok(()),
+        Some(problem) => Err(c.at_id(
+            event,
+            &format!("{kind}.{}", quoted_key(id)),
+            format!("'{}' cannot be an id: {problem}", excerpt(id)),
+        )),
+    }
+}
+
+/// Why `id` cannot name an event, outcome or modifier, if it cannot: it appears in conditions
+/// and in `--set` keys, so it must be one plain word.
+fn id_problem(id: &str) -> Option<String> {
     let valid = id.chars().next().is_some_and(|ch| ch.is_ascii_alphabetic())
         && id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
-    let problem = if !valid {
-        "an id starts with a letter and holds only letters, digits and _".to_string()
+    if !valid {
+        Some("an id starts with a letter and holds only letters, digits and _".to_string())
     } else if RESERVED_WORDS.contains(&id) {
-        "this word belongs to the condition language (and, or, not, true, false)".to_string()
-    } else if let Some(problem) = too_long(id) {
-        problem
+        Some("this word belongs to the condition language (and, or, not, true, false)".to_string())
     } else {
-        return Ok(());
-    };
-    Err(c.at_id(
-        event,
-        &format!("{kind}.{}", quoted_key(id)),
-        format!("'{}' cannot be an id: {problem}", excerpt(id)),
-    ))
+        too_long(id)
+    }
 }
 
 /// Why an id or a modifier name is too long, if it is.
