@@ -556,7 +556,7 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
     let _ = args.prism;
     let loaded = load(&args.scenario)?;
     let text = if args.json {
-        pathcast::export::json::to_json(&loaded.model).map_err(SettingError)?
+        pathcast::export::json::to_json(&loaded.model)
     } else {
         let mut notes = vec![format!("read from: {}", loaded.files.join(", "))];
         notes.extend(args.scenario.sets.iter().map(|set| format!("--set {set}")));

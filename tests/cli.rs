@@ -607,7 +607,7 @@ fn trace_takes_the_path_as_an_argument_and_export_defaults_to_prism() {
 #[test]
 fn export_json_writes_the_compiled_model_with_set_applied() {
     let dir = TempDir::new().unwrap();
-    // The JSON format covers the first scenario format: the frozen first-format baseline.
+    // A scenario of the first format is written as version 1: the frozen first-format baseline.
     let v1 = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/golden/v1-baseline/baseline.toml"
@@ -634,18 +634,20 @@ fn export_json_writes_the_compiled_model_with_set_applied() {
         .args(["export", v1, "--json", "--prism"])
         .assert()
         .code(2);
-    // The revised baseline has events that end: refused, naming what to use instead.
-    let refused = pathcast(dir.path())
+    assert_eq!(doc["format_version"], 1);
+    // The revised baseline has events that end and a decay: version 2, which says so.
+    let revised = pathcast(dir.path())
         .args(["export", "baseline", "--json"])
         .output()
         .unwrap();
-    assert_eq!(refused.status.code(), Some(2));
-    assert!(refused.stdout.is_empty());
-    let message = String::from_utf8_lossy(&refused.stderr);
-    assert!(
-        message.contains("events that end") && message.contains("--prism"),
-        "{message}"
-    );
+    assert!(revised.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&revised.stdout).unwrap();
+    assert_eq!(doc["format_version"], 2);
+    let events = doc["events"].as_array().unwrap();
+    let ceasefire = events.iter().find(|e| e["id"] == "ceasefire").unwrap();
+    assert!(ceasefire["ends"]["p"].is_number(), "{ceasefire}");
+    let meeting = events.iter().find(|e| e["id"] == "meeting").unwrap();
+    assert_eq!(meeting["p"]["decay"]["half_life"], 12.0, "{meeting}");
 }
 
 #[test]

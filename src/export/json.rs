@@ -10,15 +10,18 @@
 //!
 //! `format_version` changes whenever the meaning of a step gains a construct, so that a reader
 //! written for an earlier version refuses a model it would simulate wrongly instead of
-//! guessing. The inputs of a scenario with uncertain values are listed under `uncertain`; the
+//! guessing. A scenario of the first format (events that happen once and stay, constant
+//! probabilities) is written as version 1, exactly as before; one with events that end or
+//! probabilities that change over time as version 2, which adds those (and only those). The inputs of a scenario with uncertain values are listed under `uncertain`; the
 //! p and factors hold their medians, as for `check` and `export --prism`.
 
 use crate::model::{bits, Hazard, Model};
+use crate::rate::Rate;
 use crate::scenario::condition::{Condition, Test};
 use serde::Serialize;
 
 /// Bumped whenever a step's semantics gain something a reader must implement.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Serialize)]
 struct Document<'m> {
@@ -35,23 +38,88 @@ struct Document<'m> {
     horizon_default: usize,
     /// The `--set` keys of the inputs given as distributions (their medians are above).
     uncertain: Vec<&'m str>,
+    /// Version 2: the bits of a state (each event's, then an "ever" bit per event that ends).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state_bits: Option<usize>,
 }
 
 #[derive(Serialize)]
 struct Item<'m> {
     id: &'m str,
     /// `null` for an outcome reached only through the horizon rules.
-    p: Option<f64>,
+    p: Option<RateOut>,
     window: Option<[u32; 2]>,
     when: Option<Cond>,
     modifiers: Vec<ModifierOut<'m>>,
+    /// Version 2, events only: how it ends while in effect (`null`: it stays).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ends: Option<Option<Box<Item<'m>>>>,
+    /// Version 2, events only: whether it may start again after it ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recurs: Option<bool>,
+    /// Version 2, events only: the state bit that says it has ever started (its own bit for
+    /// an event that cannot end).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ever_bit: Option<u8>,
 }
 
 #[derive(Serialize)]
 struct ModifierOut<'m> {
     name: &'m str,
     when: Cond,
-    factor: f64,
+    factor: RateOut,
+}
+
+/// A probability or factor: a number, or (version 2) a schedule or a decay.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum RateOut {
+    Constant(f64),
+    Schedule { schedule: Vec<PieceOut> },
+    Decay { decay: DecayOut },
+}
+
+#[derive(Serialize)]
+struct PieceOut {
+    /// The last step the value covers; `null` for the last piece, which runs to the horizon.
+    last: Option<u32>,
+    value: f64,
+}
+
+#[derive(Serialize)]
+struct DecayOut {
+    start: f64,
+    half_life: f64,
+    /// The step from which it halves every `half_life` steps (`start` before it).
+    from: u32,
+}
+
+impl RateOut {
+    fn of(rate: &Rate) -> RateOut {
+        match rate {
+            Rate::Constant(v) => RateOut::Constant(*v),
+            Rate::Schedule(pieces) => RateOut::Schedule {
+                schedule: pieces
+                    .iter()
+                    .map(|p| PieceOut {
+                        last: (p.last != u32::MAX).then_some(p.last),
+                        value: p.value,
+                    })
+                    .collect(),
+            },
+            Rate::Decay {
+                start,
+                half_life,
+                from,
+            } => RateOut::Decay {
+                decay: DecayOut {
+                    start: *start,
+                    half_life: *half_life,
+                    from: *from,
+                },
+            },
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -117,8 +185,7 @@ fn cond(model: &Model, c: &Condition) -> Cond {
 fn item<'m>(model: &'m Model, id: &'m str, hazard: Option<&'m Hazard>) -> Item<'m> {
     Item {
         id,
-        // Constants (see `to_json`): their value at any step.
-        p: hazard.map(|h| h.p_at(1)),
+        p: hazard.map(|h| RateOut::of(h.p())),
         window: hazard.map(|h| {
             let (first, last) = h.window();
             [first, last]
@@ -130,45 +197,51 @@ fn item<'m>(model: &'m Model, id: &'m str, hazard: Option<&'m Hazard>) -> Item<'
                 .map(|m| ModifierOut {
                     name: &m.name,
                     when: cond(model, &m.when),
-                    factor: m.factor.at(1),
+                    factor: RateOut::of(&m.factor),
                 })
                 .collect()
         }),
+        ends: None,
+        recurs: None,
+        ever_bit: None,
     }
 }
 
-/// What version 1 of the format cannot describe in `model`, if anything.
-pub fn unsupported(model: &Model) -> Option<&'static str> {
-    if model.has_ends() {
-        Some("events that end (version 1 describes events that happen once and stay)")
-    } else if model.hazards().any(|h| !h.is_steady()) {
-        Some("probabilities or factors that change over time (version 1 describes constants)")
-    } else {
-        None
-    }
+/// Whether `model` needs version 2: events that end, or rates that change over time.
+fn needs_version_2(model: &Model) -> bool {
+    model.has_ends() || model.hazards().any(|h| !h.is_steady())
 }
 
-/// The model as a JSON document (pretty-printed, ending with a line break), or what the
-/// format cannot describe in it: a reader must never simulate a model it was not told about.
-pub fn to_json(model: &Model) -> Result<String, String> {
-    if let Some(what) = unsupported(model) {
-        return Err(format!(
-            "export --json: scenario '{}' has {what}; `export --prism` describes every scenario",
-            model.id()
-        ));
+/// An event, with version 2's keys when `v2`.
+fn event<'m>(model: &'m Model, e: usize, v2: bool) -> Item<'m> {
+    let event = &model.events()[e];
+    let mut out = item(model, &event.id, Some(&event.hazard));
+    if v2 {
+        let ends = event
+            .ends
+            .as_ref()
+            .map(|h| Box::new(item(model, &event.id, Some(h))));
+        out.ends = Some(ends);
+        out.recurs = Some(event.recurs);
+        out.ever_bit = Some(model.ever_bit(e));
     }
+    out
+}
+
+/// The model as a JSON document (pretty-printed, ending with a line break): version 1 for a
+/// scenario of the first format, byte for byte as before, version 2 otherwise.
+pub fn to_json(model: &Model) -> String {
+    let v2 = needs_version_2(model);
     let document = Document {
         format: "pathcast-model",
-        format_version: FORMAT_VERSION,
+        format_version: if v2 { FORMAT_VERSION } else { 1 },
         id: model.id(),
         step: model.step().name(),
         horizon: model.horizon(),
         seed: model.seed(),
         paths: model.paths(),
-        events: model
-            .events()
-            .iter()
-            .map(|e| item(model, &e.id, Some(&e.hazard)))
+        events: (0..model.events().len())
+            .map(|e| event(model, e, v2))
             .collect(),
         outcomes: model
             .outcomes()
@@ -185,10 +258,11 @@ pub fn to_json(model: &Model) -> Result<String, String> {
             .collect(),
         horizon_default: model.horizon_default(),
         uncertain: model.uncertain().iter().map(|u| u.key.as_str()).collect(),
+        state_bits: v2.then(|| model.state_bits()),
     };
     let mut text = serde_json::to_string_pretty(&document).expect("a model serialises");
     text.push('\n');
-    Ok(text)
+    text
 }
 
 #[cfg(test)]
@@ -225,7 +299,8 @@ mod tests {
         (dnf, tree(&c["tree"], set))
     }
 
-    /// The first-format baseline (tests/golden) and the presets version 1 can describe.
+    /// The first-format baseline (tests/golden, version 1) and every preset (version 2: they
+    /// have events that end and rates that change).
     fn describable() -> Vec<(String, Model)> {
         let fixture = concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -234,17 +309,35 @@ mod tests {
         let v1 = crate::scenario::load_from(fixture, &[], std::path::Path::new("/nonexistent"));
         let mut models = vec![("v1 baseline".to_string(), v1.unwrap().model)];
         for name in presets::names() {
-            let model = load_preset(name, &[]).unwrap().model;
-            match unsupported(&model) {
-                None => models.push((name.to_string(), model)),
-                Some(_) => assert!(to_json(&model).unwrap_err().contains("export --prism")),
-            }
+            models.push((name.to_string(), load_preset(name, &[]).unwrap().model));
         }
         models
     }
 
-    /// The exported p, windows and conditions give the step hazards and horizon outcomes of
-    /// every scenario version 1 describes, on random event sets.
+    /// A rate's value at `step`, from its export.
+    fn rate_at(rate: &Value, step: u32) -> f64 {
+        if let Some(v) = rate.as_f64() {
+            return v;
+        }
+        if let Some(pieces) = rate["schedule"].as_array() {
+            let piece = pieces
+                .iter()
+                .find(|p| {
+                    p["last"]
+                        .as_u64()
+                        .is_none_or(|last| u64::from(step) <= last)
+                })
+                .unwrap();
+            return piece["value"].as_f64().unwrap();
+        }
+        let d = &rate["decay"];
+        let from = d["from"].as_u64().unwrap() as u32;
+        let halvings = f64::from(step.saturating_sub(from)) / d["half_life"].as_f64().unwrap();
+        d["start"].as_f64().unwrap() * (-halvings).exp2()
+    }
+
+    /// The exported rates, windows, conditions, ends and ever bits give the step hazards and
+    /// horizon outcomes of every scenario, on random states.
     #[test]
     fn export_reproduces_every_describable_step() {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
@@ -252,15 +345,19 @@ mod tests {
             state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
             state ^ state >> 29
         };
+        let mut versions = Vec::new();
         for (name, model) in describable() {
-            let doc: Value = serde_json::from_str(&to_json(&model).unwrap()).unwrap();
-            assert_eq!(doc["format_version"], FORMAT_VERSION);
+            let doc: Value = serde_json::from_str(&to_json(&model)).unwrap();
+            versions.push(doc["format_version"].as_u64().unwrap());
             assert_eq!(doc["horizon"], model.horizon());
             let n = model.events().len();
+            let bits_used = doc["state_bits"].as_u64().map_or(n, |b| b as usize);
+            assert_eq!(bits_used, model.state_bits(), "{name}");
             let probability = |item: &Value, set: u64, step: u32| -> f64 {
-                let Some(p) = item["p"].as_f64() else {
+                if item["p"].is_null() {
                     return 0.0;
-                };
+                }
+                let p = rate_at(&item["p"], step);
                 let w = &item["window"];
                 if step < w[0].as_u64().unwrap() as u32 || step > w[1].as_u64().unwrap() as u32 {
                     return 0.0;
@@ -277,13 +374,20 @@ mod tests {
                     let (dnf, tree) = holds(&m["when"], set);
                     assert_eq!(dnf.unwrap_or(tree), tree);
                     if tree {
-                        factor *= m["factor"].as_f64().unwrap();
+                        factor *= rate_at(&m["factor"], step);
                     }
                 }
                 crate::model::adjust_odds(p, factor)
             };
             for _ in 0..2000 {
-                let set = next() & ((1u64 << n) - 1);
+                // A state: any events in effect, and an ever bit for each of them.
+                let mask = |k: usize| u64::MAX.checked_shr(64 - k as u32).unwrap_or(0);
+                let mut set = next() & mask(n) | next() & mask(bits_used);
+                for (i, e) in doc["events"].as_array().unwrap().iter().enumerate() {
+                    if let Some(b) = e["ever_bit"].as_u64() {
+                        set |= (set >> i & 1) << b;
+                    }
+                }
                 let step = 1 + (next() % u64::from(model.horizon())) as u32;
                 let hazards = model.step_hazards(set, step);
                 for (i, e) in doc["events"].as_array().unwrap().iter().enumerate() {
@@ -292,7 +396,16 @@ mod tests {
                         .iter()
                         .find(|h| h.0 == i)
                         .map_or(0.0, |h| h.1);
-                    let got = if set >> i & 1 == 1 {
+                    // In effect: it may end (version 2's `ends`); else it may start, unless it
+                    // ever started and does not recur (or, in version 1, simply happened).
+                    let in_effect = set >> i & 1 == 1;
+                    let ever = e["ever_bit"].as_u64().is_some_and(|b| set >> b & 1 == 1);
+                    let got = if in_effect {
+                        match e.get("ends") {
+                            Some(ends) if !ends.is_null() => probability(ends, set, step),
+                            _ => 0.0,
+                        }
+                    } else if ever && e["recurs"] == false {
                         0.0
                     } else {
                         probability(e, set, step)
@@ -318,6 +431,10 @@ mod tests {
                 assert_eq!(rule as usize, model.horizon_outcome(set), "{name}");
             }
         }
+        assert!(
+            versions.contains(&1) && versions.contains(&2),
+            "{versions:?}"
+        );
     }
 
     #[test]
@@ -331,7 +448,7 @@ mod tests {
             crate::scenario::load_from(fixture, &sets, std::path::Path::new("/nonexistent"))
                 .unwrap()
                 .model;
-        let doc: Value = serde_json::from_str(&to_json(&model).unwrap()).unwrap();
+        let doc: Value = serde_json::from_str(&to_json(&model)).unwrap();
         assert_eq!(doc["uncertain"][0], "events.meeting.p");
 
         // (a1 or b1) and ... and (a7 or b7) has 2^7 = 128 DNF terms: past the limit.
@@ -353,7 +470,7 @@ mod tests {
         let model = crate::scenario::load_from(file.to_str().unwrap(), &[], dir.path())
             .unwrap()
             .model;
-        let doc: Value = serde_json::from_str(&to_json(&model).unwrap()).unwrap();
+        let doc: Value = serde_json::from_str(&to_json(&model)).unwrap();
         let when = &doc["outcomes"][0]["when"];
         assert!(when["dnf"].is_null());
         for set in [0u64, 0x3fff, 0x1555, 0x2aaa, 0x0fff] {
