@@ -303,7 +303,8 @@ fn run(args: RunArgs, mode: progress_bar::Mode) -> anyhow::Result<()> {
         n => format!("{n} threads"),
     };
     println!(
-        "\n{paths} paths in {seconds:.2} s ({} on {threads}); {}",
+        "\n{paths} {} in {seconds:.2} s ({} on {threads}); {}",
+        if paths == 1 { "path" } else { "paths" },
         rate(paths as f64 / seconds),
         wrote(&finished.written)
     );
@@ -500,12 +501,14 @@ fn shard_line(shard: &ShardOfRun) -> String {
 }
 
 /// Paths per second, to two or three significant figures: "5.2 million paths/s",
-/// "380 thousand paths/s".
+/// "380 thousand paths/s", "450 paths/s".
 fn rate(per_second: f64) -> String {
     if per_second >= 1e6 {
         format!("{:.1} million paths/s", per_second / 1e6)
-    } else {
+    } else if per_second >= 1e3 {
         format!("{:.0} thousand paths/s", per_second / 1e3)
+    } else {
+        format!("{per_second:.0} paths/s")
     }
 }
 

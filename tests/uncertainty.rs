@@ -403,6 +403,10 @@ fn check_lists_each_uncertain_input_with_its_interval() {
     let dir = dir_with(&scenario("{ low = 0.004, high = 0.02 }", "0.5"));
     let stdout = run_ok(dir.path(), &["check", "doubt.toml"]);
     assert!(stdout.contains("Uncertain inputs (1"), "{stdout}");
+    assert!(
+        stdout.contains("1000 samples of the uncertain inputs"),
+        "{stdout}"
+    );
     let line = stdout
         .lines()
         .find(|l| l.starts_with("events.talks.p"))

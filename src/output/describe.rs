@@ -79,8 +79,13 @@ pub fn render(loaded: &Loaded) -> String {
         .start()
         .map(|d| format!(", starting {d}"))
         .unwrap_or_default();
+    let samples = if model.uncertain().is_empty() {
+        String::new()
+    } else {
+        format!(", {} samples of the uncertain inputs", model.samples())
+    };
     text.push_str(&format!(
-        "\n{} steps of one {}{start}; default {} paths, seed {}\nread from: {}\n",
+        "\n{} steps of one {}{start}; default {} paths{samples}, seed {}\nread from: {}\n",
         model.horizon(),
         model.step(),
         model.paths(),

@@ -484,7 +484,8 @@ impl Segments {
             };
             let ratio = hazard.probability_in_window(state, at)
                 / hazard.probability_in_window(state, first);
-            debug_assert!(ratio <= 1.0, "a decay rose: {ratio}");
+            // Odds arithmetic may round a falling p up by an ulp or so: such a ratio keeps all.
+            debug_assert!(ratio <= 1.0 + 1e-12, "a decay rose: {ratio}");
             if ratio < 1.0 && draw(rng) >= fixed(ratio) {
                 kept &= !(1 << e);
             }
