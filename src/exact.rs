@@ -13,7 +13,7 @@
 //! that the path is still running (see [`free_events`]); a scenario of independent events then
 //! has one state per step, not 2^events.
 
-use crate::model::{bits, Model, StepHazards};
+use crate::model::{bits, Hazard, Model, StepHazards};
 use crate::report::ExactMasses;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -98,6 +98,68 @@ pub(crate) fn subsets_into(
             scratch.push((set | 1 << e, w * p));
         }
         std::mem::swap(list, scratch);
+    }
+}
+
+/// How an event changes a set at a step: the three kinds keep the order of the sets they move
+/// (an end clears its bit, a first start sets it and its ever bit, a start again the bit
+/// alone), so each kind's moved sets form a sorted run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Change {
+    End,
+    FirstStart,
+    StartAgain,
+}
+
+/// One event at one step of a pass that applies a step's events one at a time.
+pub(crate) struct EventStep<'m> {
+    model: &'m Model,
+    event: usize,
+    step: u32,
+    start: Option<&'m Hazard>,
+    end: Option<&'m Hazard>,
+}
+
+impl<'m> EventStep<'m> {
+    /// Event `event` at step `step`, or `None` when neither its start nor its end is live.
+    pub(crate) fn new(model: &'m Model, event: usize, step: u32) -> Option<EventStep<'m>> {
+        let e = &model.events()[event];
+        let start = e.hazard.live(step).then_some(&e.hazard);
+        let end = e.ends.as_ref().filter(|h| h.live(step));
+        (start.is_some() || end.is_some()).then_some(EventStep {
+            model,
+            event,
+            step,
+            start,
+            end,
+        })
+    }
+
+    /// Whether the event can end at all (then its moved sets form three runs, not one).
+    pub(crate) fn can_end(&self) -> bool {
+        self.model.events()[self.event].ends.is_some()
+    }
+
+    /// How the event changes the set `cur` (whose bits in `carried` had the values in `old`
+    /// when the step began), with its probability; `None` when it cannot.
+    pub(crate) fn change(&self, cur: u64, old: u64, carried: u64) -> Option<(Change, f64)> {
+        // Its own bit and ever bit are still the old ones: this event is applied now.
+        let in_effect = cur >> self.event & 1 == 1;
+        let hazard = if in_effect { self.end } else { self.start }?;
+        let ended = cur >> self.model.ever_bit(self.event) & 1 == 1;
+        let change = match (in_effect, ended) {
+            (true, _) => Change::End,
+            (false, true) if !self.model.events()[self.event].recurs => return None,
+            (false, true) => Change::StartAgain,
+            (false, false) => Change::FirstStart,
+        };
+        let p = if hazard.is_unconditional() {
+            hazard.p_at(self.step)
+        } else {
+            // The old set, on every bit this event reads.
+            hazard.probability_in_window((cur & !carried) | old, self.step)
+        };
+        (p > 0.0).then_some((change, p))
     }
 }
 
@@ -475,12 +537,9 @@ pub fn solve_cancellable(
             if free >> k & 1 == 1 {
                 continue;
             }
-            let event = &model.events()[k];
-            let start = event.hazard.live(t).then_some(&event.hazard);
-            let end = event.ends.as_ref().filter(|h| h.live(t));
-            if start.is_none() && end.is_none() {
+            let Some(step) = EventStep::new(model, k, t) else {
                 continue;
-            }
+            };
             if cancel.load(Ordering::Relaxed) {
                 return Err(ExactError::Cancelled);
             }
@@ -491,31 +550,14 @@ pub fn solve_cancellable(
             moved_again.clear();
             let mut certain = false;
             for entry in entries.iter_mut() {
-                // Its own bit and ever bit are still the old ones: this event is applied now.
-                let in_effect = entry.cur & bit != 0;
-                let Some(hazard) = (if in_effect { end } else { start }) else {
+                let Some((change, p)) = step.change(entry.cur, entry.old, carried) else {
                     continue;
                 };
-                let ended = entry.cur >> model.ever_bit(k) & 1 == 1;
-                if !in_effect && ended && !event.recurs {
-                    continue;
-                }
-                let p = if hazard.is_unconditional() {
-                    hazard.p_at(t)
-                } else {
-                    // The old set, on every bit this event reads.
-                    hazard.probability_in_window((entry.cur & !carried) | entry.old, t)
-                };
-                if p <= 0.0 {
-                    continue;
-                }
                 certain |= p >= 1.0;
-                let to = if in_effect {
-                    &mut moved_end
-                } else if ended {
-                    &mut moved_again
-                } else {
-                    &mut moved
+                let to = match change {
+                    Change::End => &mut moved_end,
+                    Change::StartAgain => &mut moved_again,
+                    Change::FirstStart => &mut moved,
                 };
                 to.push(Entry {
                     cur: model.apply(entry.cur, bit),
@@ -528,7 +570,7 @@ pub fn solve_cancellable(
                 // Sets that moved whole leave an empty entry behind.
                 entries.retain(|e| e.mass != 0.0);
             }
-            if event.ends.is_some() {
+            if step.can_end() {
                 // Each kind of change keeps the order of the sets it moves (an end clears the
                 // bit, a first start sets it and the ever bit, a start again the bit alone), but
                 // together they may be out of order: merge the three sorted runs.

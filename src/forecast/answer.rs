@@ -16,7 +16,7 @@
 //! once per run.
 
 use super::question::{Mode, Question};
-use crate::exact::{self, ExactError, Limits};
+use crate::exact::{self, Change, EventStep, ExactError, Limits};
 use crate::model::{Model, StepHazards};
 use crate::simulate::{self, PathRecord, RunError, RunOptions};
 use crate::stats::wilson;
@@ -170,12 +170,9 @@ pub fn exact_curves(
         // Apply the step's events one at a time, each probability from the set before the
         // step (its own bits, and the carried old values of the bits it reads).
         for &k in &order {
-            let event = &model.events()[k];
-            let start = event.hazard.live(t).then_some(&event.hazard);
-            let end = event.ends.as_ref().filter(|h| h.live(t));
-            if start.is_none() && end.is_none() {
+            let Some(step) = EventStep::new(model, k, t) else {
                 continue;
-            }
+            };
             work += held.len() as u64;
             if work > limits.max_transitions {
                 return Err(ExactError::TooMuchWork {
@@ -192,29 +189,14 @@ pub fn exact_curves(
             let mut certain = false;
             for i in 0..held.len() {
                 let (cur, old) = held.keys[i];
-                let in_effect = cur & bit != 0;
-                let Some(hazard) = (if in_effect { end } else { start }) else {
+                let Some((change, p)) = step.change(cur, old, carried) else {
                     continue;
                 };
-                let ended = cur >> model.ever_bit(k) & 1 == 1;
-                if !in_effect && ended && !event.recurs {
-                    continue;
-                }
-                let p = if hazard.is_unconditional() {
-                    hazard.p_at(t)
-                } else {
-                    hazard.probability_in_window((cur & !carried) | old, t)
-                };
-                if p <= 0.0 {
-                    continue;
-                }
                 certain |= p >= 1.0;
-                let to = if in_effect {
-                    &mut moved_end
-                } else if ended {
-                    &mut moved_again
-                } else {
-                    &mut moved
+                let to = match change {
+                    Change::End => &mut moved_end,
+                    Change::StartAgain => &mut moved_again,
+                    Change::FirstStart => &mut moved,
                 };
                 to.keys.push((model.apply(cur, bit), old));
                 let row = &mut held.masses[i * stride..(i + 1) * stride];
@@ -233,7 +215,7 @@ pub fn exact_curves(
                 }
                 std::mem::swap(&mut held, &mut merged);
             }
-            if event.ends.is_some() {
+            if step.can_end() {
                 // Each kind of change keeps the order of the sets it moves (an end clears the
                 // bit, a first start sets it and the ever bit, a start again the bit alone), but
                 // together they may be out of order: merge the three sorted runs.
