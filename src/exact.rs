@@ -111,6 +111,22 @@ pub(crate) enum Change {
     StartAgain,
 }
 
+impl Change {
+    /// Of the three runs of moved sets (first starts, ends, starts again), this change's.
+    pub(crate) fn run<'a, T>(
+        self,
+        first: &'a mut T,
+        end: &'a mut T,
+        again: &'a mut T,
+    ) -> &'a mut T {
+        match self {
+            Change::FirstStart => first,
+            Change::End => end,
+            Change::StartAgain => again,
+        }
+    }
+}
+
 /// One event at one step of a pass that applies a step's events one at a time.
 pub(crate) struct EventStep<'m> {
     model: &'m Model,
@@ -554,11 +570,7 @@ pub fn solve_cancellable(
                     continue;
                 };
                 certain |= p >= 1.0;
-                let to = match change {
-                    Change::End => &mut moved_end,
-                    Change::StartAgain => &mut moved_again,
-                    Change::FirstStart => &mut moved,
-                };
+                let to = change.run(&mut moved, &mut moved_end, &mut moved_again);
                 to.push(Entry {
                     cur: model.apply(entry.cur, bit),
                     mass: entry.mass * p,

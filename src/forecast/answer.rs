@@ -16,7 +16,7 @@
 //! once per run.
 
 use super::question::{Mode, Question};
-use crate::exact::{self, Change, EventStep, ExactError, Limits};
+use crate::exact::{self, EventStep, ExactError, Limits};
 use crate::model::{Model, StepHazards};
 use crate::simulate::{self, PathRecord, RunError, RunOptions};
 use crate::stats::wilson;
@@ -193,11 +193,7 @@ pub fn exact_curves(
                     continue;
                 };
                 certain |= p >= 1.0;
-                let to = match change {
-                    Change::End => &mut moved_end,
-                    Change::StartAgain => &mut moved_again,
-                    Change::FirstStart => &mut moved,
-                };
+                let to = change.run(&mut moved, &mut moved_end, &mut moved_again);
                 to.keys.push((model.apply(cur, bit), old));
                 let row = &mut held.masses[i * stride..(i + 1) * stride];
                 to.masses.extend(row.iter().map(|m| m * p));
