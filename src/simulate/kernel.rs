@@ -24,13 +24,15 @@
 //! segment's first step, to keep it or not; and one to choose the outcome when the block
 //! happens and more than one outcome is eligible.
 //!
-//! The waiting time is defined in closed form, so that every way of computing it gives the
-//! same step: with `ln_none = ln P(nothing happens at a step)`, it is the smallest k >= 0 with
-//! `u < fixed(1 - exp((k + 1) ln_none))`. A state visited often keeps these thresholds for the
-//! first 64 steps in a table; a state met once, and any wait past the table, finds k from the
-//! logarithm of `u` and checks it against the same thresholds.
+//! The waiting time is geometric, drawn by inversion: 0 when `u < fixed(P(something happens
+//! at a step))`, else `max(1, floor(ln(1 - u) / ln P(nothing happens at a step)))`. The first
+//! branch costs a comparison and takes most draws in a state where much happens; the second a
+//! logarithm and a division. Both are computed from the same numbers for a cached table and a
+//! state drawn directly, so they give the same step. (Thresholds for each waiting time, kept
+//! per table, cost a transcendental function each to build and more memory than the table's
+//! other fields together; reading them missed the cache more often than the logarithm cost.)
 //!
-//! Per-state tables: a state (event set, segment) met for the fourth time gets a full table,
+//! Per-state tables: a state (event set, segment) met for the 16th time gets a full table,
 //! kept in a cache (thresholds ready, no arithmetic per draw); a state met fewer times
 //! (most states of a scenario with many events: each path wanders off on its own) is drawn
 //! from directly, with probabilities updated from the previous state's for only the events
@@ -48,11 +50,11 @@ const MAX_CACHED_TABLES: usize = 1 << 14;
 /// Slots of the cache of states (see `TableCache`).
 const SLOT_BITS: u32 = 15;
 const SLOTS: usize = 1 << SLOT_BITS;
-/// The visit at which a state gets a full table: building one costs about as much as drawing
-/// directly a few times, so a state met only a few times is never worth one.
-const TABLE_AT_VISIT: u8 = 4;
-/// Waiting times up to this many steps are kept as thresholds in a full table.
-const WAIT_TABLE_STEPS: usize = 64;
+/// The visit at which a state gets a full table. A cached table saves the direct draw's
+/// arithmetic but its reads miss the processor's caches when many tables are kept, so only a
+/// state met often pays for one: on issue 15's suite, 16 was faster than 4 (up to 1.2 times on
+/// scenarios whose paths seldom meet) and about as fast as 64 on the presets.
+const TABLE_AT_VISIT: u8 = 16;
 
 fn fixed(p: f64) -> u64 {
     // Rounds to nearest; cheaper than f64::round, which is a library call.
@@ -129,11 +131,6 @@ fn pick(cumulative: &[u64], u: u64) -> usize {
         .min(cumulative.len() - 1)
 }
 
-/// The threshold of "something happens within k + 1 steps" (see the module's notes).
-fn wait_threshold(ln_none: f64, k: u32) -> u64 {
-    fixed(-libm::expm1((f64::from(k) + 1.0) * ln_none))
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Item {
     Event(u8),
@@ -156,6 +153,8 @@ struct StateTable {
     none: Vec<f64>,
     /// ln P(no item happens at a step).
     ln_none: f64,
+    /// Threshold of "some item happens at a step".
+    any_threshold: u64,
     /// Eligible outcomes and their hazards, and the sum of those.
     outcomes: Vec<usize>,
     outcome_hazards: Vec<f64>,
@@ -164,9 +163,6 @@ struct StateTable {
     full: bool,
     /// Cumulative thresholds of "item k is the first to happen, given that one did".
     first: Vec<u64>,
-    /// `wait[k]`: threshold of "something happens within k + 1 steps", for the first steps
-    /// of the segment.
-    wait: Vec<u64>,
     /// Cumulative thresholds of being the outcome that happens.
     outcome_choice: Vec<u64>,
 }
@@ -218,10 +214,11 @@ impl StateTable {
         }
         self.none.extend(self.reached.iter().map(|&a| 1.0 - a));
         self.ln_none = libm::log1p(-any);
+        self.any_threshold = fixed(any);
     }
 
-    /// Adds the thresholds, for a segment of `steps` steps.
-    fn complete(&mut self, steps: u32) {
+    /// Adds the thresholds.
+    fn complete(&mut self) {
         let scale = self.first_scale();
         self.first.clear();
         self.first
@@ -229,10 +226,6 @@ impl StateTable {
         if let Some(last) = self.first.last_mut() {
             *last = ONE;
         }
-        let tabled = (steps as usize).min(WAIT_TABLE_STEPS) as u32;
-        self.wait.clear();
-        self.wait
-            .extend((0..tabled).map(|k| wait_threshold(self.ln_none, k)));
         let mut cumulative = 0.0;
         self.outcome_choice.clear();
         for &h in &self.outcome_hazards {
@@ -253,33 +246,21 @@ impl StateTable {
     /// Steps from the current one until something happens (0 = at the current step), or
     /// `None` if nothing happens within the `remaining` steps of the segment.
     fn wait(&self, rng: &mut PathRng, remaining: u32) -> Option<u32> {
-        let u = draw(rng);
-        let mut from = 0;
-        if self.full {
-            let tabled = self.wait.len().min(remaining as usize);
-            if u < self.wait[tabled - 1] {
-                return Some(self.wait[..tabled].partition_point(|&c| c <= u) as u32);
-            }
-            if tabled == remaining as usize {
-                return None;
-            }
-            from = tabled as u32;
+        self.wait_for(draw(rng), remaining)
+    }
+
+    fn wait_for(&self, u: u64, remaining: u32) -> Option<u32> {
+        if u < self.any_threshold {
+            return Some(0);
         }
-        // The smallest k >= from with u < threshold(k): a guess from the logarithm, checked
-        // against the thresholds themselves (the guess is off by one at most, but the checks
-        // do not rely on it).
-        let guess = libm::log1p(-(u as f64 / ONE as f64)) / self.ln_none;
-        let mut k = if guess < f64::from(remaining) {
-            (guess as u32).max(from)
+        // P(wait >= k) = P(none)^k for k >= 1; rounding may put the quotient just under 1 for
+        // a u just past the threshold, which the first branch has already decided against.
+        let steps = libm::log1p(-(u as f64 / ONE as f64)) / self.ln_none;
+        let k = if steps < f64::from(remaining) {
+            (steps as u32).max(1)
         } else {
             remaining
         };
-        while k > from && u < wait_threshold(self.ln_none, k - 1) {
-            k -= 1;
-        }
-        while k < remaining && u >= wait_threshold(self.ln_none, k) {
-            k += 1;
-        }
         (k < remaining).then_some(k)
     }
 
@@ -729,14 +710,13 @@ impl TableCache {
             self.owners[t] = i as u32;
             t
         };
-        let (first, last) = segments.ranges[segment];
         let table = &mut self.tables[t];
         table.fill(
             &self.hazards.events,
             self.hazards.eligible,
             &self.hazards.outcomes,
         );
-        table.complete(last - first + 1);
+        table.complete();
         self.slots[i] = Slot {
             happened,
             segment: segment16,
@@ -766,10 +746,9 @@ impl<'m> Kernel<'m> {
         let items = model.events().len() + 1;
         let outcomes = model.outcomes().len();
         let buffers = pushed(items) * (size_of::<Item>() + 3 * size_of::<f64>())
-            + pushed(WAIT_TABLE_STEPS) * size_of::<u64>()
             + pushed(outcomes) * (size_of::<usize>() + 2 * size_of::<u64>());
-        // Eight allocations of 16 bytes of bookkeeping each, and the table's owner.
-        let table = size_of::<StateTable>() + buffers + 8 * 16 + size_of::<u32>();
+        // Seven allocations of 16 bytes of bookkeeping each, and the table's owner.
+        let table = size_of::<StateTable>() + buffers + 7 * 16 + size_of::<u32>();
         MAX_CACHED_TABLES * table + SLOTS * size_of::<Slot>()
     }
 
@@ -856,5 +835,46 @@ impl<'m> Kernel<'m> {
         }
         let outcome = model.horizon_outcome(happened);
         record.finish(model, outcome, model.horizon(), happened, true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The waiting time's distribution, exactly: the draws giving a wait of at least k steps
+    /// are the top of the range, and their share is P(nothing happens)^k to within rounding.
+    #[test]
+    fn waits_are_geometric() {
+        for (p, remaining) in [(0.1, 200), (0.9, 40), (1e-6, 10_000), (0.5, 1)] {
+            let mut table = StateTable::default();
+            table.fill(&[p], 1, &[]);
+            let wait = |u| table.wait_for(u, remaining).unwrap_or(remaining);
+            // The smallest draw that waits at least k steps (waits never fall as u grows).
+            let least = |k: u32| {
+                let (mut low, mut high) = (0u64, ONE);
+                while low < high {
+                    let mid = low + (high - low) / 2;
+                    if wait(mid) >= k {
+                        high = mid;
+                    } else {
+                        low = mid + 1;
+                    }
+                }
+                low
+            };
+            let ks = [1, 2, 3, 7, remaining / 2, remaining];
+            for k in ks.into_iter().filter(|&k| k >= 1 && k <= remaining) {
+                let share = (ONE - least(k)) as f64 / ONE as f64;
+                let want = (1.0 - p).powi(k as i32);
+                assert!(
+                    (share - want).abs() <= 1e-12 * want.max(1e-300) + 4.0 / ONE as f64,
+                    "p {p}, k {k}: P(wait >= k) is {share}, not {want}"
+                );
+            }
+            for u in (0..ONE).step_by((ONE / 100_003) as usize) {
+                assert!(wait(u) <= wait(u + 1), "p {p}: the wait falls at {u}");
+            }
+        }
     }
 }
