@@ -22,7 +22,7 @@ use pathcast::model::Model;
 use pathcast::rate::Rate;
 use pathcast::report::{ExactMasses, Report};
 use pathcast::scenario;
-use pathcast::simulate::{self, path_rng, Kernel, PathRecord, RunOptions, Tally, CHUNK};
+use pathcast::simulate::{self, path_rng, Kernel, Method, PathRecord, RunOptions, Tally, CHUNK};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::convert::Infallible;
@@ -333,19 +333,22 @@ fn check_monte_carlo_closed_form(
     seed: u64,
     paths: u64,
 ) {
-    let tally = simulate::tally_serial(model, seed, 0, paths);
-    assert_eq!(tally.paths, paths);
-    let mut family = Family::default();
-    add_tally_cells(
-        &mut family,
-        label,
-        model,
-        &tally,
-        &expected.outcome_steps,
-        &expected.event_steps,
-        expected.joint.as_deref(),
-    );
-    family.assert_ok(label);
+    for method in METHODS {
+        let label = &format!("{label} ({method:?})");
+        let tally = simulate::tally_serial_with(model, method, seed, 0, paths);
+        assert_eq!(tally.paths, paths);
+        let mut family = Family::default();
+        add_tally_cells(
+            &mut family,
+            label,
+            model,
+            &tally,
+            &expected.outcome_steps,
+            &expected.event_steps,
+            expected.joint.as_deref(),
+        );
+        family.assert_ok(label);
+    }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1032,6 +1035,20 @@ fn every_preset_agrees_with_the_exact_solver() {
     println!("{summary}");
 }
 
+/// The presets by the method `Kernel::new` does not take for them: every cell against the
+/// exact solver (ends, rates, windows and thinning as the presets use them).
+#[test]
+fn every_preset_by_clocks_agrees_with_the_exact_solver() {
+    for (i, name) in scenario::presets::names().iter().enumerate() {
+        let model = load_preset(name, &[]);
+        assert_eq!(Method::for_model(&model), Method::Jumps, "{name}");
+        let label = format!("preset {name} (Clocks)");
+        let tally =
+            simulate::tally_serial_with(&model, Method::Clocks, 0xc10c + i as u64, 0, PRESET_PATHS);
+        every_cell(&label, &model, &tally, &solve(&model)).assert_ok(&label);
+    }
+}
+
 // ------------------------------------------------------------------------------------------
 // 3. Random scenarios
 // ------------------------------------------------------------------------------------------
@@ -1039,6 +1056,9 @@ fn every_preset_agrees_with_the_exact_solver() {
 const RANDOM_SCENARIOS: usize = 100;
 const RANDOM_PATHS: u64 = 100_000;
 const RANDOM_RECORDED_PATHS: u64 = 2_000;
+/// The kernel's methods: the random scenarios run through both, whichever `Kernel::new` would
+/// take for them (their few events make it `Jumps`).
+const METHODS: [Method; 2] = [Method::Jumps, Method::Clocks];
 const MASTER_SEED: u64 = 0x00c0_ffee_2025;
 
 fn random_condition(rng: &mut ChaCha8Rng, events: usize, depth: u32) -> String {
@@ -1160,8 +1180,8 @@ fn happened_before(record: &PathRecord, step: u32) -> u64 {
 }
 
 /// Checks that cannot be fooled by luck: every happening on a recorded path was possible.
-fn check_records(label: &str, model: &Model, seed: u64, paths: u64) {
-    let mut kernel = Kernel::new(model, seed);
+fn check_records(label: &str, model: &Model, method: Method, seed: u64, paths: u64) {
+    let mut kernel = Kernel::with_method(model, seed, method);
     let mut record = PathRecord::new(model);
     for path in 0..paths {
         kernel.run_path(path, &mut record);
@@ -1212,35 +1232,38 @@ fn random_scenarios_agree_with_the_exact_solver() {
         let masses = solve(&model);
         check_exact_structure(&label, &model, &masses);
         let seed = rng.next_u64();
-        let tally = simulate::tally_serial(&model, seed, 0, RANDOM_PATHS);
-        check_tally_structure(&label, &model, &tally);
-        check_records(&label, &model, seed, RANDOM_RECORDED_PATHS);
-        // Zero mass is a hard check: the kernel must never produce what cannot happen.
-        let mut family = Family::default();
-        add_tally_cells(
-            &mut family,
-            &label,
-            &model,
-            &tally,
-            &masses.outcome_steps,
-            &masses.event_steps,
-            Some(&masses.joint),
-        );
-        families.push((family, text.clone()));
-        // check_exact::compare's z-scores, where the normal approximation holds (at least 100
-        // expected paths on both sides); rare items are covered by the exact tails above.
-        let mc = Report::from_tally(&model, &tally, seed, 0);
-        let exact_report = Report::from_exact(&model, &masses);
-        let (comparisons, limit) = check_exact::compare(&mc, &exact_report, RANDOM_PATHS);
-        for c in comparisons {
-            let n = RANDOM_PATHS as f64;
-            if (c.exact * n).min((1.0 - c.exact) * n) >= 100.0 {
-                z_compared += 1;
-                if !c.agrees {
-                    z_failures.push(format!(
-                        "{label} {} {}: {:.6} vs exact {:.6}, {:.2} > {limit:.2} sigma\n{text}",
-                        c.kind, c.id, c.estimate, c.exact, c.sigmas
-                    ));
+        for method in METHODS {
+            let label = format!("{label} ({method:?})");
+            let tally = simulate::tally_serial_with(&model, method, seed, 0, RANDOM_PATHS);
+            check_tally_structure(&label, &model, &tally);
+            check_records(&label, &model, method, seed, RANDOM_RECORDED_PATHS);
+            // Zero mass is a hard check: the kernel must never produce what cannot happen.
+            let mut family = Family::default();
+            add_tally_cells(
+                &mut family,
+                &label,
+                &model,
+                &tally,
+                &masses.outcome_steps,
+                &masses.event_steps,
+                Some(&masses.joint),
+            );
+            families.push((family, text.clone()));
+            // check_exact::compare's z-scores, where the normal approximation holds (at least 100
+            // expected paths on both sides); rare items are covered by the exact tails above.
+            let mc = Report::from_tally(&model, &tally, seed, 0);
+            let exact_report = Report::from_exact(&model, &masses);
+            let (comparisons, limit) = check_exact::compare(&mc, &exact_report, RANDOM_PATHS);
+            for c in comparisons {
+                let n = RANDOM_PATHS as f64;
+                if (c.exact * n).min((1.0 - c.exact) * n) >= 100.0 {
+                    z_compared += 1;
+                    if !c.agrees {
+                        z_failures.push(format!(
+                            "{label} {} {}: {:.6} vs exact {:.6}, {:.2} > {limit:.2} sigma\n{text}",
+                            c.kind, c.id, c.estimate, c.exact, c.sigmas
+                        ));
+                    }
                 }
             }
         }
@@ -1451,14 +1474,24 @@ fn states_visited(model: &Model, records: &[PathRecord]) -> usize {
 }
 
 /// Emptying the kernel's cache of state tables changes nothing: the same paths come out of a
-/// long-lived kernel (which empties its cache many times), of a fresh kernel per path, and of
-/// slices and thread counts; and the paths follow the closed form.
+/// long-lived kernel by jumps (which empties its cache many times), of a fresh kernel per
+/// path, and of a slice; and the paths follow the closed form by either method.
 #[test]
 fn kernel_cache_eviction_changes_nothing() {
     let (model, ps, h) = many_events_scenario();
     let seed = 99;
     let n = 20_000u64;
-    let (_, long) = run_range(&model, &pool(1), seed, 0, n, true);
+    let jumps = |first: u64| {
+        let mut kernel = Kernel::with_method(&model, seed, Method::Jumps);
+        let mut record = PathRecord::new(&model);
+        (first..n)
+            .map(|path| {
+                kernel.run_path(path, &mut record);
+                record.clone()
+            })
+            .collect::<Vec<_>>()
+    };
+    let long = jumps(0);
     let visited = states_visited(&model, &long);
     assert!(
         visited > 4 * KERNEL_CACHE_LIMIT,
@@ -1466,12 +1499,14 @@ fn kernel_cache_eviction_changes_nothing() {
     );
     let mut record = PathRecord::new(&model);
     for path in (0..n).step_by(7) {
-        Kernel::new(&model, seed).run_path(path, &mut record);
+        Kernel::with_method(&model, seed, Method::Jumps).run_path(path, &mut record);
         assert_eq!(record, long[path as usize], "path {path}, fresh kernel");
     }
     let a = CHUNK + 333;
-    let (_, slice) = run_range(&model, &pool(2), seed, a, n, true);
-    assert!(slice[..] == long[a as usize..], "records of a slice differ");
+    assert!(
+        jumps(a)[..] == long[a as usize..],
+        "records of a slice differ"
+    );
 
     let hz = model.horizon() as usize;
     let mut expected = Expected::zeros(&model);
@@ -1949,9 +1984,12 @@ fn random_scenarios_with_ends_agree_with_brute_force_and_monte_carlo() {
         }
         check_exact_structure(&label, &model, &masses);
         let seed = rng.next_u64();
-        let tally = simulate::tally_serial(&model, seed, 0, RANDOM_PATHS / 2);
-        check_tally_structure(&label, &model, &tally);
-        families.push((every_cell(&label, &model, &tally, &masses), text));
+        for method in METHODS {
+            let label = format!("{label} ({method:?})");
+            let tally = simulate::tally_serial_with(&model, method, seed, 0, RANDOM_PATHS / 2);
+            check_tally_structure(&label, &model, &tally);
+            families.push((every_cell(&label, &model, &tally, &masses), text.clone()));
+        }
     }
     assert!(
         ending >= 50 && evers >= 20 && once >= 10,
@@ -2139,8 +2177,64 @@ default = "open"
         );
         survive *= 1.0 - fading(t);
     }
-    let tally = simulate::tally_serial(&model, 0x7a1, 0, 200_000);
-    every_cell("thinned", &model, &tally, &masses).assert_ok("thinned");
+    for method in METHODS {
+        let label = format!("thinned ({method:?})");
+        let tally = simulate::tally_serial_with(&model, method, 0x7a1, 0, 200_000);
+        every_cell(&label, &model, &tally, &masses).assert_ok(&label);
+    }
+}
+
+/// A scenario with enough events for `Kernel::new` to draw it by clocks: chained conditions,
+/// modifiers, windows, an event that ends and recurs, a decay, a schedule, competing outcomes
+/// gated on events, and an outcome whose hazard an event raises.
+fn clocked_scenario() -> String {
+    let mut text = String::from("[scenario]\nid = \"many\"\nhorizon = 12\n");
+    for i in 0..16 {
+        let p = 0.02 + 0.01 * (i % 5) as f64;
+        text += &format!("[events.e{i}]\nlabel = \"E{i}\"\n");
+        match i {
+            3 => text += "p = { start = 0.3, half_life = 4 }\n",
+            7 => text += "p = [{ until = 5, p = 0.02 }, { p = 0.2 }]\n",
+            _ => text += &format!("p = {p}\n"),
+        }
+        if i % 4 == 1 {
+            text += &format!("when = \"e{} or not e{}\"\n", i - 1, (i + 5) % 16);
+        }
+        if i % 5 == 2 {
+            text += "window = [3, 9]\n";
+        }
+        if i % 3 == 0 && i > 0 {
+            text += &format!(
+                "[events.e{i}.modifiers.push]\nwhen = \"e{}\"\nfactor = 3.0\n",
+                i - 2
+            );
+        }
+        if i == 5 {
+            text += "[events.e5.ends]\np = 0.4\n";
+        }
+    }
+    text += "[outcomes.deal]\nlabel = \"Deal\"\np = 0.15\nwhen = \"e0 and e1\"\n";
+    text += "[outcomes.collapse]\nlabel = \"Collapse\"\np = 0.03\n";
+    text += "[outcomes.collapse.modifiers.late]\nwhen = \"e8\"\nfactor = 4.0\n";
+    text += "[outcomes.open]\nlabel = \"Open\"\n[horizon]\ndefault = \"open\"\n";
+    text
+}
+
+#[test]
+fn many_events_are_drawn_by_clocks_and_agree_with_the_exact_solver() {
+    let model = load_text(&clocked_scenario());
+    assert_eq!(Method::for_model(&model), Method::Clocks);
+    let masses = solve(&model);
+    let tally = simulate::tally_serial(&model, 0xc10c, 0, 200_000);
+    every_cell("many", &model, &tally, &masses).assert_ok("many");
+    // The power of that check: the same paths against the solution with one p 20% higher.
+    let bumped = load_text(&clocked_scenario().replace("p = 0.04\n", "p = 0.048\n"));
+    let wrong = every_cell("many", &model, &tally, &solve(&bumped));
+    assert!(
+        !wrong.failures_in_family_of(wrong.statistical()).is_empty(),
+        "the check does not notice p 20% higher"
+    );
+    assert_independent_of_threads(&model, 0xc10c);
 }
 
 #[test]
@@ -2173,9 +2267,12 @@ fn random_scenarios_with_rates_agree_with_brute_force_and_monte_carlo() {
         }
         check_exact_structure(&label, &model, &masses);
         let seed = rng.next_u64();
-        let tally = simulate::tally_serial(&model, seed, 0, RANDOM_PATHS / 2);
-        check_tally_structure(&label, &model, &tally);
-        families.push((every_cell(&label, &model, &tally, &masses), text));
+        for method in METHODS {
+            let label = format!("{label} ({method:?})");
+            let tally = simulate::tally_serial_with(&model, method, seed, 0, RANDOM_PATHS / 2);
+            check_tally_structure(&label, &model, &tally);
+            families.push((every_cell(&label, &model, &tally, &masses), text.clone()));
+        }
     }
     assert!(
         schedules >= 40 && decays >= 20,
@@ -2259,16 +2356,20 @@ fn decaying_and_scheduled_outcomes_and_a_decaying_factor_follow_their_closed_for
 /// the thread count and the slicing.
 #[test]
 fn runs_with_rates_do_not_depend_on_threads_or_slicing() {
-    let model = load_text(RATES_OUTCOMES);
+    assert_independent_of_threads(&load_text(RATES_OUTCOMES), 7);
+}
+
+/// The same tally and paths on 1 and 2 threads, serially, and from a slice of the range.
+fn assert_independent_of_threads(model: &Model, seed: u64) {
     let (one, two) = (pool(1), pool(2));
     let (first, end) = (333, 333 + 2 * CHUNK + 4321);
-    let (t1, r1) = run_range(&model, &one, 7, first, end, true);
-    let (t2, r2) = run_range(&model, &two, 7, first, end, true);
+    let (t1, r1) = run_range(model, &one, seed, first, end, true);
+    let (t2, r2) = run_range(model, &two, seed, first, end, true);
     assert!(t1 == t2, "1 and 2 threads give different tallies");
     assert!(r1 == r2, "1 and 2 threads give different paths");
-    assert!(t1 == simulate::tally_serial(&model, 7, first, end));
+    assert!(t1 == simulate::tally_serial(model, seed, first, end));
     let middle = first + CHUNK + 17;
-    let (_, slice) = run_range(&model, &two, 7, middle, end, true);
+    let (_, slice) = run_range(model, &two, seed, middle, end, true);
     assert!(
         slice[..] == r1[(middle - first) as usize..],
         "a slice differs"

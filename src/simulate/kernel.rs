@@ -38,6 +38,15 @@
 //! from directly, with probabilities updated from the previous state's for only the events
 //! whose window, condition or modifiers changed. Both give the same draws, so which states
 //! are cached (which depends on the other paths a thread ran) changes nothing.
+//!
+//! That is [`Method::Jumps`]. A model with many events is drawn by [`Method::Clocks`]
+//! instead: its paths seldom meet a state twice, so tables are not reused, and each jump's
+//! pass over every eligible event (to find the chance that anything happens) is what costs.
+//! The clocks keep, for each event, the step at which it next changes (geometric, drawn as
+//! the waiting time above from the step after its probability last changed), and one for the
+//! outcome block; a jump draws again only the clocks whose probability it changed. Both
+//! methods give the chain of the scenario format; which one a model gets depends on the model
+//! alone ([`Method::for_model`]), so a path still depends on (seed, path index) alone.
 
 use crate::model::{bits, Hazard, Model, MAX_EVENTS};
 use rand::RngCore;
@@ -122,6 +131,24 @@ fn draw(rng: &mut PathRng) -> u64 {
 /// A uniform number in (0, 1]: one minus a draw.
 fn draw_complement(rng: &mut PathRng) -> f64 {
     (ONE - draw(rng)) as f64 / ONE as f64
+}
+
+/// The waiting time of draw `u` for a chance per step whose threshold is `any_threshold` and
+/// whose complement has logarithm `ln_none`: steps until it comes true (0 = at the current
+/// step), or `None` if not within `remaining` steps (see the module's notes).
+fn wait_for(u: u64, any_threshold: u64, ln_none: f64, remaining: u32) -> Option<u32> {
+    if u < any_threshold {
+        return Some(0);
+    }
+    // P(wait >= k) = P(none)^k for k >= 1; rounding may put the quotient just under 1 for a u
+    // just past the threshold, which the first branch has already decided against.
+    let steps = libm::log1p(-(u as f64 / ONE as f64)) / ln_none;
+    let k = if steps < f64::from(remaining) {
+        (steps as u32).max(1)
+    } else {
+        remaining
+    };
+    (k < remaining).then_some(k)
 }
 
 /// The first index whose cumulative threshold exceeds `u`.
@@ -246,22 +273,7 @@ impl StateTable {
     /// Steps from the current one until something happens (0 = at the current step), or
     /// `None` if nothing happens within the `remaining` steps of the segment.
     fn wait(&self, rng: &mut PathRng, remaining: u32) -> Option<u32> {
-        self.wait_for(draw(rng), remaining)
-    }
-
-    fn wait_for(&self, u: u64, remaining: u32) -> Option<u32> {
-        if u < self.any_threshold {
-            return Some(0);
-        }
-        // P(wait >= k) = P(none)^k for k >= 1; rounding may put the quotient just under 1 for
-        // a u just past the threshold, which the first branch has already decided against.
-        let steps = libm::log1p(-(u as f64 / ONE as f64)) / self.ln_none;
-        let k = if steps < f64::from(remaining) {
-            (steps as u32).max(1)
-        } else {
-            remaining
-        };
-        (k < remaining).then_some(k)
+        wait_for(draw(rng), self.any_threshold, self.ln_none, remaining)
     }
 
     /// `reached[k]` times this is the probability that the first item to happen is among
@@ -548,10 +560,17 @@ impl Hazards {
         }
     }
 
-    /// Makes these the hazards of `state` in `segment`. The probabilities are computed as
-    /// `Model::step_hazards` computes them, so they are the same numbers whichever way they
-    /// were reached.
-    fn update(&mut self, model: &Model, segments: &Segments, state: u64, segment: usize) {
+    /// Makes these the hazards of `state` in `segment`, and returns the events and outcomes
+    /// whose hazards may have changed (all of them on the first call). The probabilities are
+    /// computed as `Model::step_hazards` computes them, so they are the same numbers whichever
+    /// way they were reached.
+    fn update(
+        &mut self,
+        model: &Model,
+        segments: &Segments,
+        state: u64,
+        segment: usize,
+    ) -> (u64, u64) {
         let all = |n: usize| if n == 0 { 0 } else { u64::MAX >> (64 - n) };
         let (all_events, all_outcomes) = (all(self.events.len()), all(self.outcomes.len()));
         let (stale_events, stale_outcomes) = if self.valid {
@@ -574,10 +593,12 @@ impl Hazards {
         } else {
             (all_events, all_outcomes)
         };
+        let (stale_events, stale_outcomes) =
+            (stale_events & all_events, stale_outcomes & all_outcomes);
         let (starts_in, ends_in) = (self.starts_in[segment], self.ends_in[segment]);
         // Every hazard is constant over a segment: its first step stands for all.
         let step = segments.ranges[segment].0;
-        for e in bits(stale_events & all_events) {
+        for e in bits(stale_events) {
             let window = if state >> e & 1 == 1 {
                 ends_in
             } else {
@@ -595,7 +616,7 @@ impl Hazards {
             }
         }
         let outcomes_in = self.outcomes_in[segment];
-        for o in bits(stale_outcomes & all_outcomes) {
+        for o in bits(stale_outcomes) {
             self.outcomes[o] = match &model.outcomes()[o].hazard {
                 Some(h) if outcomes_in >> o & 1 == 1 => h.probability_in_window(state, step),
                 _ => 0.0,
@@ -604,6 +625,7 @@ impl Hazards {
         self.state = state;
         self.segment = segment;
         self.valid = true;
+        (stale_events, stale_outcomes)
     }
 }
 
@@ -634,11 +656,10 @@ struct TableCache {
     next: usize,
     /// The table of a state met only a few times.
     scratch: StateTable,
-    hazards: Hazards,
 }
 
 impl TableCache {
-    fn new(model: &Model, segments: &Segments) -> TableCache {
+    fn new() -> TableCache {
         TableCache {
             slots: vec![
                 Slot {
@@ -653,7 +674,6 @@ impl TableCache {
             owners: Vec::new(),
             next: 0,
             scratch: StateTable::default(),
-            hazards: Hazards::new(model, segments),
         }
     }
 
@@ -666,6 +686,7 @@ impl TableCache {
         &mut self,
         model: &Model,
         segments: &Segments,
+        hazards: &mut Hazards,
         happened: u64,
         segment: usize,
     ) -> &StateTable {
@@ -680,7 +701,7 @@ impl TableCache {
         } else {
             1
         };
-        self.hazards.update(model, segments, happened, segment);
+        hazards.update(model, segments, happened, segment);
         if visits < TABLE_AT_VISIT {
             self.slots[i] = Slot {
                 happened,
@@ -688,11 +709,8 @@ impl TableCache {
                 visits,
                 table: NO_TABLE,
             };
-            self.scratch.fill(
-                &self.hazards.events,
-                self.hazards.eligible,
-                &self.hazards.outcomes,
-            );
+            self.scratch
+                .fill(&hazards.events, hazards.eligible, &hazards.outcomes);
             return &self.scratch;
         }
         // Visited often: this state pays for a table.
@@ -711,11 +729,7 @@ impl TableCache {
             t
         };
         let table = &mut self.tables[t];
-        table.fill(
-            &self.hazards.events,
-            self.hazards.eligible,
-            &self.hazards.outcomes,
-        );
+        table.fill(&hazards.events, hazards.eligible, &hazards.outcomes);
         table.complete();
         self.slots[i] = Slot {
             happened,
@@ -727,19 +741,154 @@ impl TableCache {
     }
 }
 
-/// Simulates paths of one model; keeps a cache of state tables, so reuse it across paths.
+/// How a kernel draws a path. Both give the chain of the scenario format, so a scenario's
+/// distribution is the same either way; each path's numbers depend on the method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Jump from change to change, drawing the waiting time and what happens from the state's
+    /// table: cheap when states recur, so that tables are cached (a few events).
+    Jumps,
+    /// Keep for each event the step at which it next changes, and for the outcome block the
+    /// step at which it happens, each drawn when its probability changes: a jump costs a
+    /// draw per event whose probability it changes, not a pass over every eligible event
+    /// (many events, most of them independent of most others).
+    Clocks,
+}
+
+/// A model with this many events or more is drawn by [`Method::Clocks`]. On issue 15's suite
+/// the clocks are faster from 16 events on, whatever the conditions, and slower on the
+/// presets' 12 to 14 events, whose paths meet the same states over and over.
+const CLOCKS_FROM_EVENTS: usize = 16;
+
+impl Method {
+    /// The method [`Kernel::new`] takes for `model`. It depends on the model alone, so a run's
+    /// numbers depend on its scenario and seed alone.
+    pub fn for_model(model: &Model) -> Method {
+        if model.events().len() >= CLOCKS_FROM_EVENTS {
+            Method::Clocks
+        } else {
+            Method::Jumps
+        }
+    }
+}
+
+/// A step no clock reaches.
+const NEVER: u32 = u32::MAX;
+
+/// [`Method::Clocks`]: the next step at which each event changes, and at which the outcome
+/// block happens (`NEVER` past the horizon), with the probability each was drawn with. A
+/// clock is drawn again from the step after its probability changed or it came round; the
+/// others stay as they are, because a chance per step that has not changed has no memory (a
+/// condition or a modifier whose reads changed but whose value did not leaves p as it was).
+/// An event drawn by thinning keeps its clock through its segment, at the segment's first
+/// probability, and is drawn again when a change it drew is not kept.
+struct Clocks {
+    events: Vec<u32>,
+    p: Vec<f64>,
+    outcomes: u32,
+    block: f64,
+}
+
+impl Clocks {
+    /// Draws from step `from` the clocks of the events in `stale` whose probability changed,
+    /// of those in `due` whatever their probability, and of the outcome block if `outcomes`
+    /// and its probability changed (or `from` is a path's first step).
+    #[allow(clippy::too_many_arguments)]
+    fn draw(
+        &mut self,
+        rng: &mut PathRng,
+        hazards: &Hazards,
+        stale: u64,
+        due: u64,
+        outcomes: bool,
+        from: u32,
+        horizon: u32,
+    ) {
+        for e in bits(stale | due) {
+            let p = hazards.events[e];
+            if due >> e & 1 == 1 || p != self.p[e] {
+                self.p[e] = p;
+                self.events[e] = clock(rng, p, from, horizon);
+            }
+        }
+        if outcomes {
+            let block = hazards
+                .outcomes
+                .iter()
+                .fold(0.0, |a, &h| at_least_one(a, h));
+            if block != self.block || from == 1 {
+                self.block = block;
+                self.outcomes = clock(rng, block, from, horizon);
+            }
+        }
+    }
+
+    fn next(&self) -> u32 {
+        self.events.iter().fold(self.outcomes, |a, &c| a.min(c))
+    }
+
+    /// The events whose clock is at `step`.
+    fn at(&self, step: u32) -> u64 {
+        self.events
+            .iter()
+            .enumerate()
+            .fold(0, |set, (e, &c)| set | u64::from(c == step) << e)
+    }
+}
+
+/// The first step from `from` on at which a chance of `p` per step comes true, or `NEVER` if
+/// none up to `horizon` does.
+fn clock(rng: &mut PathRng, p: f64, from: u32, horizon: u32) -> u32 {
+    if p <= 0.0 {
+        return NEVER;
+    }
+    if p >= 1.0 {
+        return from;
+    }
+    wait_for(draw(rng), fixed(p), libm::log1p(-p), horizon - from + 1).map_or(NEVER, |k| from + k)
+}
+
+/// The outcome that happens when the block does, given the hazard of each outcome (0 when it
+/// is not eligible): the first with `u < fixed(cumulative h / total h)`, without a draw when
+/// only one is eligible.
+fn choose_outcome(rng: &mut PathRng, hazards: &[f64]) -> usize {
+    let eligible = hazards.iter().filter(|&&h| h > 0.0).count();
+    let last = hazards.iter().rposition(|&h| h > 0.0).unwrap_or(0);
+    if eligible <= 1 {
+        return last;
+    }
+    let total: f64 = hazards.iter().sum();
+    let u = draw(rng);
+    let mut cumulative = 0.0;
+    (0..last)
+        .find(|&o| {
+            cumulative += hazards[o];
+            hazards[o] > 0.0 && u < fixed(cumulative / total)
+        })
+        .unwrap_or(last)
+}
+
+/// What a kernel keeps from path to path for its method.
+enum Store {
+    Jumps(Box<TableCache>),
+    Clocks(Clocks),
+}
+
+/// Simulates paths of one model; keeps a cache of state tables (by jumps), so reuse it across
+/// paths.
 pub struct Kernel<'m> {
     model: &'m Model,
     /// The seed's key: each path's stream starts from it and the path number.
     key: u64,
     segments: Segments,
-    cache: TableCache,
+    hazards: Hazards,
+    store: Store,
 }
 
 impl<'m> Kernel<'m> {
-    /// The most memory a kernel of `model` can hold, in bytes: a full cache of state tables,
-    /// each with buffers of the largest sizes `StateTable::fill` can give them (vectors grown
-    /// by pushing have a power of two as capacity), plus the index.
+    /// The most memory a kernel of `model` can hold, in bytes, whichever its method: a full
+    /// cache of state tables, each with buffers of the largest sizes `StateTable::fill` can
+    /// give them (vectors grown by pushing have a power of two as capacity), plus the index.
     pub fn max_bytes(model: &Model) -> usize {
         use std::mem::size_of;
         let pushed = |n: usize| n.next_power_of_two().max(4);
@@ -752,13 +901,30 @@ impl<'m> Kernel<'m> {
         MAX_CACHED_TABLES * table + SLOTS * size_of::<Slot>()
     }
 
+    /// A kernel for `model` and `seed`, by the method [`Method::for_model`] picks.
     pub fn new(model: &'m Model, seed: u64) -> Kernel<'m> {
+        Kernel::with_method(model, seed, Method::for_model(model))
+    }
+
+    /// A kernel for `model` and `seed` that draws by `method` (for benchmarks and tests: a
+    /// run takes [`Kernel::new`]'s).
+    pub fn with_method(model: &'m Model, seed: u64, method: Method) -> Kernel<'m> {
         let segments = Segments::new(model);
+        let store = match method {
+            Method::Jumps => Store::Jumps(Box::new(TableCache::new())),
+            Method::Clocks => Store::Clocks(Clocks {
+                events: vec![NEVER; model.events().len()],
+                p: vec![0.0; model.events().len()],
+                outcomes: NEVER,
+                block: 0.0,
+            }),
+        };
         Kernel {
             model,
             key: PathRng::key(seed),
-            cache: TableCache::new(model, &segments),
+            hazards: Hazards::new(model, &segments),
             segments,
+            store,
         }
     }
 
@@ -774,67 +940,155 @@ impl<'m> Kernel<'m> {
         record.event_steps.fill(0);
         record.changes.clear();
         let model = self.model;
-        let mut happened = 0u64;
-        let mut t = 1;
-        while t <= model.horizon() {
-            let segments = &self.segments;
-            let segment = segments.of(t);
-            let segment_end = segments.ranges[segment].1;
-            let table = self.cache.get(model, segments, happened, segment);
-            let at = if table.is_certain() {
-                t
-            } else if table.items.is_empty() {
-                t = segment_end + 1;
-                continue;
-            } else if let Some(waited) = table.wait(rng, segment_end - t + 1) {
-                t + waited
-            } else {
-                t = segment_end + 1;
-                continue;
-            };
-            let mut new = table.certain;
-            let mut outcome_block = table.certain_outcome;
-            let mut happen = |item: Item| match item {
-                Item::Event(bit) => new |= 1 << bit,
-                Item::Outcomes => outcome_block = true,
-            };
-            let mut level = 1.0;
-            let mut next = 0;
-            if !table.is_certain() {
-                let i = table.first_item(draw(rng));
-                happen(table.items[i]);
-                level = table.none[i];
-                next = i + 1;
+        let (ended, happened) = match &mut self.store {
+            Store::Jumps(cache) => {
+                jumps(model, &self.segments, &mut self.hazards, cache, rng, record)
             }
-            while next < table.items.len() {
-                let v = draw_complement(rng) * level;
-                let j = next + table.none[next..].partition_point(|&n| n >= v);
-                if j == table.items.len() {
-                    break;
-                }
-                happen(table.items[j]);
-                level = table.none[j];
-                next = j + 1;
+            Store::Clocks(clocks) => run_clocks(
+                model,
+                &self.segments,
+                &mut self.hazards,
+                clocks,
+                rng,
+                record,
+            ),
+        };
+        match ended {
+            Some((outcome, step)) => record.finish(model, outcome, step, happened, false),
+            None => {
+                let outcome = model.horizon_outcome(happened);
+                record.finish(model, outcome, model.horizon(), happened, true);
             }
-            let new = segments.thin(model, rng, new, happened, at, segment);
-            for e in bits(new & !happened) {
-                if record.event_steps[e] == 0 {
-                    record.event_steps[e] = at;
-                }
-            }
-            for e in bits(new & model.ends_mask()) {
-                record.changes.push((at, e as u8));
-            }
-            happened = model.apply(happened, new);
-            if outcome_block {
-                let outcome = table.choose_outcome(rng);
-                record.finish(model, outcome, at, happened, false);
-                return;
-            }
-            t = at + 1;
         }
-        let outcome = model.horizon_outcome(happened);
-        record.finish(model, outcome, model.horizon(), happened, true);
+    }
+}
+
+/// Books the changes `new` at step `at` from state `happened` in `record`, and returns the
+/// state after them.
+fn book(record: &mut PathRecord, model: &Model, happened: u64, new: u64, at: u32) -> u64 {
+    for e in bits(new & !happened) {
+        if record.event_steps[e] == 0 {
+            record.event_steps[e] = at;
+        }
+    }
+    for e in bits(new & model.ends_mask()) {
+        record.changes.push((at, e as u8));
+    }
+    model.apply(happened, new)
+}
+
+/// How a path ended: its outcome and the step of it, or `None` at the horizon; and the state
+/// then.
+type Ending = (Option<(usize, u32)>, u64);
+
+/// One path by [`Method::Jumps`].
+fn jumps(
+    model: &Model,
+    segments: &Segments,
+    hazards: &mut Hazards,
+    cache: &mut TableCache,
+    rng: &mut PathRng,
+    record: &mut PathRecord,
+) -> Ending {
+    let mut happened = 0u64;
+    let mut t = 1;
+    while t <= model.horizon() {
+        let segment = segments.of(t);
+        let segment_end = segments.ranges[segment].1;
+        let table = cache.get(model, segments, hazards, happened, segment);
+        let at = if table.is_certain() {
+            t
+        } else if table.items.is_empty() {
+            t = segment_end + 1;
+            continue;
+        } else if let Some(waited) = table.wait(rng, segment_end - t + 1) {
+            t + waited
+        } else {
+            t = segment_end + 1;
+            continue;
+        };
+        let mut new = table.certain;
+        let mut outcome_block = table.certain_outcome;
+        let mut happen = |item: Item| match item {
+            Item::Event(bit) => new |= 1 << bit,
+            Item::Outcomes => outcome_block = true,
+        };
+        let mut level = 1.0;
+        let mut next = 0;
+        if !table.is_certain() {
+            let i = table.first_item(draw(rng));
+            happen(table.items[i]);
+            level = table.none[i];
+            next = i + 1;
+        }
+        while next < table.items.len() {
+            let v = draw_complement(rng) * level;
+            let j = next + table.none[next..].partition_point(|&n| n >= v);
+            if j == table.items.len() {
+                break;
+            }
+            happen(table.items[j]);
+            level = table.none[j];
+            next = j + 1;
+        }
+        let new = segments.thin(model, rng, new, happened, at, segment);
+        happened = book(record, model, happened, new, at);
+        if outcome_block {
+            return (Some((table.choose_outcome(rng), at)), happened);
+        }
+        t = at + 1;
+    }
+    (None, happened)
+}
+
+/// One path by [`Method::Clocks`].
+fn run_clocks(
+    model: &Model,
+    segments: &Segments,
+    hazards: &mut Hazards,
+    clocks: &mut Clocks,
+    rng: &mut PathRng,
+    record: &mut PathRecord,
+) -> Ending {
+    let horizon = model.horizon();
+    let all_events = (u64::MAX)
+        .checked_shr(64 - model.events().len() as u32)
+        .unwrap_or(0);
+    let mut happened = 0u64;
+    let mut segment = segments.of(1);
+    hazards.update(model, segments, happened, segment);
+    clocks.draw(rng, hazards, 0, all_events, true, 1, horizon);
+    loop {
+        let at = clocks.next();
+        let segment_end = segments.ranges[segment].1;
+        let (stale, due, stale_outcomes, from) = if at > segment_end {
+            // Nothing happens in this segment: the next one may change probabilities.
+            if segment_end >= horizon {
+                return (None, happened);
+            }
+            segment = segments.of(segment_end + 1);
+            let (events, outcomes) = hazards.update(model, segments, happened, segment);
+            (events, 0, outcomes, segment_end + 1)
+        } else {
+            let fired = clocks.at(at);
+            let new = segments.thin(model, rng, fired, happened, at, segment);
+            let outcome_block = clocks.outcomes == at;
+            if outcome_block {
+                // The outcome is chosen by the hazards of the state before this step's changes.
+                let outcome = choose_outcome(rng, &hazards.outcomes);
+                happened = book(record, model, happened, new, at);
+                return (Some((outcome, at)), happened);
+            }
+            happened = book(record, model, happened, new, at);
+            if at >= horizon {
+                return (None, happened);
+            }
+            segment = segments.of(at + 1);
+            let (events, outcomes) = hazards.update(model, segments, happened, segment);
+            // A clock that came round is drawn again, whether or not its change was kept.
+            (events, fired, outcomes, at + 1)
+        };
+        clocks.draw(rng, hazards, stale, due, stale_outcomes != 0, from, horizon);
     }
 }
 
@@ -849,7 +1103,8 @@ mod tests {
         for (p, remaining) in [(0.1, 200), (0.9, 40), (1e-6, 10_000), (0.5, 1)] {
             let mut table = StateTable::default();
             table.fill(&[p], 1, &[]);
-            let wait = |u| table.wait_for(u, remaining).unwrap_or(remaining);
+            let wait =
+                |u| wait_for(u, table.any_threshold, table.ln_none, remaining).unwrap_or(remaining);
             // The smallest draw that waits at least k steps (waits never fall as u grows).
             let least = |k: u32| {
                 let (mut low, mut high) = (0u64, ONE);

@@ -8,7 +8,7 @@ pub mod kernel;
 pub mod paired;
 pub mod tally;
 
-pub use kernel::{path_rng, Kernel, PathRecord};
+pub use kernel::{path_rng, Kernel, Method, PathRecord};
 pub use paired::{PairCounts, Paired};
 pub use tally::Tally;
 
@@ -216,7 +216,12 @@ fn simulate_chunk(
 
 /// Simulates paths `[first, end)` on the current thread: for tests and small runs.
 pub fn tally_serial(model: &Model, seed: u64, first: u64, end: u64) -> Tally {
-    let mut kernel = Kernel::new(model, seed);
+    tally_serial_with(model, Method::for_model(model), seed, first, end)
+}
+
+/// [`tally_serial`] by a given kernel method: for tests and benchmarks.
+pub fn tally_serial_with(model: &Model, method: Method, seed: u64, first: u64, end: u64) -> Tally {
+    let mut kernel = Kernel::with_method(model, seed, method);
     let mut tally = Tally::new(model);
     simulate_chunk(
         &mut kernel,
