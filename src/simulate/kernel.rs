@@ -457,6 +457,7 @@ impl Segments {
 
     /// Of the events in `drawn`, those that change at step `at` of segment `segment` from
     /// `state`, drawing for each thinned one after the segment's first step whether it is kept.
+    #[inline]
     fn thin(
         &self,
         model: &Model,
@@ -467,9 +468,21 @@ impl Segments {
         segment: usize,
     ) -> u64 {
         let first = self.ranges[segment].0;
-        if at == first {
+        if at == first || drawn & self.thinned == 0 {
             return drawn;
         }
+        self.thin_decays(model, rng, drawn, state, at, first)
+    }
+
+    fn thin_decays(
+        &self,
+        model: &Model,
+        rng: &mut PathRng,
+        drawn: u64,
+        state: u64,
+        at: u32,
+        first: u32,
+    ) -> u64 {
         let mut kept = drawn;
         for e in bits(drawn & self.thinned) {
             let Some(hazard) = model.change_hazard(e, state).filter(|h| h.decays()) else {
@@ -965,6 +978,7 @@ impl<'m> Kernel<'m> {
 
 /// Books the changes `new` at step `at` from state `happened` in `record`, and returns the
 /// state after them.
+#[inline]
 fn book(record: &mut PathRecord, model: &Model, happened: u64, new: u64, at: u32) -> u64 {
     for e in bits(new & !happened) {
         if record.event_steps[e] == 0 {
