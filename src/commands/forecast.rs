@@ -1,7 +1,8 @@
 //! The forecasting commands: `ask`, `calibrate`, `score`, and the target check of `check`.
 //! Wiring only: the work is in `pathcast::forecast`.
 
-use super::{analysis_settings, cancel_flag, command_line, load, pool, wrote};
+use super::analyses::{analysis_settings, pool};
+use super::{cancel_flag, command_line, load, wrote};
 use crate::cli::{self, AnalysisArgs, AskArgs, CalibrateArgs, CheckArgs, ScoreArgs};
 use anyhow::Context;
 use pathcast::analysis::{MethodChoice, MonteCarlo, Used};
