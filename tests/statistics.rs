@@ -1523,11 +1523,10 @@ fn kernel_cache_eviction_changes_nothing() {
     check_monte_carlo_closed_form("many events", &model, &expected, seed, 100_000);
 }
 
-/// Segments longer than the 64 steps whose waiting-time thresholds a table keeps: waits past
-/// the table are found from the logarithm and checked against the same closed-form
-/// thresholds. The exact solver and the Monte Carlo kernel must both follow the closed form,
-/// and a fresh kernel per path (every state drawn from directly, no table) must give the same
-/// paths as a long-lived one (tables for every state visited again).
+/// Segments of hundreds of steps, over which waits are long (drawn from the logarithm of the
+/// draw, see `simulate::kernel`). The exact solver and the Monte Carlo kernel must both follow
+/// the closed form, and a fresh kernel per path (every state drawn from directly, no table)
+/// must give the same paths as a long-lived one (tables for the states visited often).
 #[test]
 fn long_segments_follow_the_closed_form() {
     let (pa, pb, h, horizon) = (0.004f64, 0.01f64, 0.002f64, 400u32);
