@@ -320,6 +320,21 @@ pub fn solve(
     }
 }
 
+/// [`solve`] on `threads` worker threads (by default one per core; the numbers do not depend
+/// on it).
+pub fn solve_threaded(
+    model: &crate::Model,
+    limits: &exact::Limits,
+    threads: Option<usize>,
+    cancel: &AtomicBool,
+) -> anyhow::Result<crate::report::ExactMasses> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(self::threads(threads))
+        .build()
+        .context("cannot start the worker threads")?;
+    pool.install(|| solve(model, limits, cancel))
+}
+
 /// Solves the scenario exactly and writes its output folder (by default beside the Monte
 /// Carlo one, as `<id>-exact`).
 pub fn exact(
@@ -329,7 +344,7 @@ pub fn exact(
     cancel: &AtomicBool,
 ) -> anyhow::Result<Finished> {
     let model = &loaded.model;
-    let masses = solve(model, limits, cancel)?;
+    let masses = solve_threaded(model, limits, settings.threads, cancel)?;
     let report = Report::from_exact(model, &masses);
     let out = settings
         .out

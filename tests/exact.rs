@@ -2,7 +2,7 @@
 //! (20 independent events are within reach), a clear stop when the reachable state space
 //! would not fit, and agreement with a brute-force solver that lists every successor set.
 
-use pathcast::exact::{self, ExactError, Limits};
+use pathcast::exact::{self, ExactError, Layout, Limits};
 use pathcast::model::{bits, Model};
 use pathcast::report::ExactMasses;
 use pathcast::scenario;
@@ -164,6 +164,29 @@ fn twenty_independent_events(read: bool) {
         assert!(close(masses.joint_not[1][e], open - with));
     }
     eprintln!("20 independent events over {horizon} steps (read: {read}): {seconds:.2} s");
+}
+
+/// With a million sets, the solver books them in parallel blocks and applies events to a dense
+/// table in parallel tasks: its numbers are the same for any thread count, and the same as
+/// those of the sorted lists, one set at a time.
+#[test]
+fn a_million_sets_give_the_same_numbers_for_any_thread_count_and_layout() {
+    let model = independent(20, 4, true);
+    let solve = |threads: usize, layout: Layout| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let limits = Limits {
+            layout,
+            ..Limits::default()
+        };
+        pool.install(|| exact::solve(&model, &limits).unwrap())
+    };
+    let one = solve(1, Layout::Dense);
+    assert_eq!(one, solve(2, Layout::Dense));
+    assert_eq!(one, solve(3, Layout::Auto));
+    assert_eq!(one, solve(2, Layout::Lists));
 }
 
 #[test]

@@ -181,6 +181,7 @@ fn exercise(loaded: &Loaded) -> Result<(), TestCaseError> {
     let limits = Limits {
         max_states: 4096,
         max_transitions: 1 << 16,
+        ..Limits::default()
     };
     if let Ok(masses) = exact::solve(model, &limits) {
         tables(loaded, &Report::from_exact(model, &masses))?;

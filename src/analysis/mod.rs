@@ -165,7 +165,10 @@ impl<'a> Evaluator<'a> {
     }
 
     fn solve(&self, model: &Model) -> anyhow::Result<Evaluated> {
-        crate::job::solve(model, &self.limits, self.cancel).map(Evaluated::Exact)
+        // On this pool also when called outside it: the solver splits large steps over threads.
+        self.pool
+            .install(|| crate::job::solve(model, &self.limits, self.cancel))
+            .map(Evaluated::Exact)
     }
 
     fn tally(&self, model: &Model) -> anyhow::Result<Tally> {

@@ -132,7 +132,8 @@ pub(crate) fn run(args: RunArgs, mode: progress_bar::Mode) -> anyhow::Result<()>
     // Solved first: a scenario too large to solve is refused before the Monte Carlo run, not
     // after it, and nothing is written.
     let masses = if args.check_exact {
-        let solved = job::solve(&loaded.model, &exact::Limits::default(), &cancel)
+        let limits = exact::Limits::default();
+        let solved = job::solve_threaded(&loaded.model, &limits, settings.threads, &cancel)
             .context("cannot solve the scenario exactly for --check-exact")?;
         Some(solved)
     } else {

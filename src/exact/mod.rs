@@ -13,8 +13,14 @@
 //! that the path is still running (see [`free_events`]); a scenario of independent events then
 //! has one state per step, not 2^events.
 
-use crate::model::{bits, Hazard, Model, StepHazards};
+mod booking;
+mod dense;
+mod memo;
+
+use crate::model::{bits, Hazard, Model};
 use crate::report::ExactMasses;
+use dense::DenseSets;
+use memo::StepMemos;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Bounds that keep the solver from running out of memory or time on a large scenario.
@@ -25,6 +31,8 @@ pub struct Limits {
     pub max_states: usize,
     /// Most (held set, eligible event) applications over the whole horizon: the solver's work.
     pub max_transitions: u64,
+    /// How the sets of a step are held while its events are applied.
+    pub layout: Layout,
 }
 
 impl Default for Limits {
@@ -33,9 +41,29 @@ impl Default for Limits {
             max_states: 1 << 22,
             // About a minute on one core of a 2025 laptop.
             max_transitions: 1 << 33,
+            layout: Layout::Auto,
         }
     }
 }
+
+/// How the solver holds the sets of a step while it applies the step's events. Every layout
+/// gives the same numbers to the last bit (see `dense`); they differ in speed only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// A dense table at the steps at which it would be at least `1 / DENSE_SHARE` full, sorted
+    /// lists at the others.
+    #[default]
+    Auto,
+    /// Sorted lists of the sets held, at every step.
+    Lists,
+    /// A dense table of every set the step could hold, at every step, when one fits within
+    /// `max_states` entries (8 bytes each, against 72 for a held set in the lists).
+    Dense,
+}
+
+/// A step uses the dense table when the sets held at its start are at least this share of the
+/// table: a pass over the table costs about a nanosecond an entry, a set in the lists several.
+const DENSE_SHARE: usize = 8;
 
 /// Bytes a held state costs: an entry (set, carried bits, mass) of 24 bytes in each of the
 /// three buffers a step works with.
@@ -156,9 +184,9 @@ impl<'m> EventStep<'m> {
         self.model.events()[self.event].ends.is_some()
     }
 
-    /// How the event changes the set `cur` (whose bits in `carried` had the values in `old`
-    /// when the step began), with its probability; `None` when it cannot.
-    pub(crate) fn change(&self, cur: u64, old: u64, carried: u64) -> Option<(Change, f64)> {
+    /// How the event can change the set `cur`, and the hazard that says how likely that is;
+    /// `None` when it cannot.
+    pub(crate) fn kind(&self, cur: u64) -> Option<(Change, &'m Hazard)> {
         // Its own bit and ever bit are still the old ones: this event is applied now.
         let in_effect = cur >> self.event & 1 == 1;
         let hazard = if in_effect { self.end } else { self.start }?;
@@ -169,6 +197,13 @@ impl<'m> EventStep<'m> {
             (false, true) => Change::StartAgain,
             (false, false) => Change::FirstStart,
         };
+        Some((change, hazard))
+    }
+
+    /// How the event changes the set `cur` (whose bits in `carried` had the values in `old`
+    /// when the step began), with its probability; `None` when it cannot.
+    pub(crate) fn change(&self, cur: u64, old: u64, carried: u64) -> Option<(Change, f64)> {
+        let (change, hazard) = self.kind(cur)?;
         let p = if hazard.is_unconditional() {
             hazard.p_at(self.step)
         } else {
@@ -390,6 +425,14 @@ fn check_ahead(
     Ok(work)
 }
 
+/// The set of the first `n` events (`n` is at most 64).
+fn all_events(n: usize) -> u64 {
+    match n {
+        0 => 0,
+        n => u64::MAX >> (64 - n),
+    }
+}
+
 /// Merges two lists sorted by key into `out`, adding the masses of equal keys.
 fn merge(a: &[Entry], b: &[Entry], out: &mut Vec<Entry>) {
     out.clear();
@@ -467,74 +510,34 @@ pub fn solve_cancellable(
         });
     }
     let (order, carried) = application_order(model);
+    let mut memos = StepMemos::new(model, free);
+    let used = bits(!free & all_events(n_events))
+        .fold(0u64, |set, e| set | 1 << e | 1 << model.ever_bit(e));
+    let mut dense = match limits.layout {
+        Layout::Lists => None,
+        Layout::Auto | Layout::Dense => DenseSets::new(used, carried, limits.max_states),
+    };
     let mut running: Vec<(u64, f64)> = vec![(0, 1.0)];
-    let mut hazards = StepHazards::default();
     let (mut entries, mut moved, mut merged) = (Vec::new(), Vec::new(), Vec::new());
     // The sets an event ends in, and those it starts in again (see below).
     let (mut moved_end, mut moved_again) = (Vec::new(), Vec::new());
-    // P(event e is in the set after the step), for the joint masses of outcomes.
-    let mut after = vec![0.0; n_events];
     let mut work = 0u64;
     // The probability that the path runs into step t, for the free events.
     let mut running_by_step = vec![0.0; width];
     for t in 1..=horizon {
-        entries.clear();
+        memos.at_step(t);
         running_by_step[t as usize] = running.iter().map(|&(_, m)| m).sum();
-        for (n, &(state, mass)) in running.iter().enumerate() {
-            if n % 4096 == 0 && cancel.load(Ordering::Relaxed) {
-                return Err(ExactError::Cancelled);
-            }
-            model.step_hazards_into(state, t, &mut hazards);
-            // New events and the outcome of a step are independent given the state, so what
-            // ends here and what happens here are booked from the state's hazards directly.
-            let ever = model.ever(state);
-            for e in bits(ever) {
-                after[e] = 1.0;
-            }
-            for &(e, p) in &hazards.events {
-                if free >> e & 1 == 1 {
-                    continue;
-                }
-                let starts = state >> e & 1 == 0;
-                if starts && ever >> e & 1 == 0 {
-                    masses.event_steps[e][t as usize] += mass * p;
-                    after[e] = p;
-                }
-                if let Some(j) = masses.ending_row(e) {
-                    let row = if starts {
-                        &mut masses.starts
-                    } else {
-                        &mut masses.ends
-                    };
-                    row[j][t as usize] += mass * p;
-                }
-            }
-            let survive: f64 = hazards.outcomes.iter().map(|&(_, h)| 1.0 - h).product();
-            let total_hazard: f64 = hazards.outcomes.iter().map(|&(_, h)| h).sum();
-            for &(o, h) in &hazards.outcomes {
-                let ended = mass * (1.0 - survive) * h / total_hazard;
-                masses.outcome_steps[o][t as usize] += ended;
-                // Summed apart rather than found as `outcome - joint`, which cancels for an
-                // almost certain event and is not exactly 0 for a certain one.
-                for ((joint, joint_not), &p) in masses.joint[o]
-                    .iter_mut()
-                    .zip(masses.joint_not[o].iter_mut())
-                    .zip(&after)
-                {
-                    *joint += ended * p;
-                    *joint_not += ended * (1.0 - p);
-                }
-            }
-            after.fill(0.0);
-            let staying = mass * survive;
-            if staying > 0.0 {
-                entries.push(Entry {
-                    cur: state,
-                    old: state & carried,
-                    mass: staying,
-                });
-            }
-        }
+        booking::book_step(
+            model,
+            &mut memos,
+            &running,
+            t,
+            carried,
+            &mut masses,
+            &mut entries,
+            cancel,
+        )
+        .ok_or(ExactError::Cancelled)?;
         // The work ahead if the sets held now stayed as many: refuse rather than run for an
         // hour.
         let projected = work as f64 + entries.len() as f64 * ahead[t as usize] as f64;
@@ -546,14 +549,32 @@ pub fn solve_cancellable(
                 limit: limits.max_transitions,
             });
         }
+        let dense_now = dense.as_mut().filter(|table| match limits.layout {
+            Layout::Lists => false,
+            Layout::Dense => true,
+            Layout::Auto => entries.len() * DENSE_SHARE >= table.size(),
+        });
+        if let Some(table) = dense_now {
+            table.load(entries.iter().map(|e| (e.cur, e.old, e.mass)));
+            for &k in &order {
+                let (Some(step), Some(memo)) = (EventStep::new(model, k, t), memos.event(k)) else {
+                    continue;
+                };
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(ExactError::Cancelled);
+                }
+                work += entries.len() as u64;
+                table.apply(&step, memo);
+            }
+            table.collapse_into(&mut running);
+            continue;
+        }
         // Apply the step's events one at a time. `entries` stays sorted by (cur, old): the
         // sets an event leaves alone keep their order, and adding one bit to sets that lack it
         // keeps theirs, so one merge of the two sorted lists adds up the sets that meet.
         for &k in &order {
-            if free >> k & 1 == 1 {
-                continue;
-            }
-            let Some(step) = EventStep::new(model, k, t) else {
+            // A free event has no hazards here: it is solved apart.
+            let (Some(step), Some(memo)) = (EventStep::new(model, k, t), memos.event(k)) else {
                 continue;
             };
             if cancel.load(Ordering::Relaxed) {
@@ -566,9 +587,14 @@ pub fn solve_cancellable(
             moved_again.clear();
             let mut certain = false;
             for entry in entries.iter_mut() {
-                let Some((change, p)) = step.change(entry.cur, entry.old, carried) else {
+                let Some((change, _)) = step.kind(entry.cur) else {
                     continue;
                 };
+                // The hazard reads the set as it was when the step began.
+                let p = memo.change_probability((entry.cur & !carried) | entry.old);
+                if p <= 0.0 {
+                    continue;
+                }
                 certain |= p >= 1.0;
                 let to = change.run(&mut moved, &mut moved_end, &mut moved_again);
                 to.push(Entry {
@@ -606,11 +632,6 @@ pub fn solve_cancellable(
         }
         running.retain(|&(_, m)| m > 0.0);
     }
-    // The set of every event (n_events is at most 64).
-    let all_events = match n_events {
-        0 => 0,
-        n => u64::MAX >> (64 - n),
-    };
     for &(state, mass) in &running {
         let o = model.horizon_outcome(state);
         masses.outcome_steps[o][model.horizon() as usize] += mass;
@@ -618,7 +639,7 @@ pub fn solve_cancellable(
         for e in bits(ever) {
             masses.joint[o][e] += mass;
         }
-        for e in bits(all_events & !ever) {
+        for e in bits(all_events(n_events) & !ever) {
             masses.joint_not[o][e] += mass;
         }
     }
