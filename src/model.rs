@@ -26,6 +26,36 @@ pub fn bits(set: u64) -> impl Iterator<Item = usize> {
     })
 }
 
+/// The bits a hazard reads, gathered from a set into a small index: its probability at a step
+/// depends on the set only through them (its condition and modifiers read nothing else), so
+/// the solver and the kernel remember it by this index.
+#[derive(Debug, Clone)]
+pub(crate) struct Reads {
+    positions: Vec<u8>,
+}
+
+impl Reads {
+    pub(crate) fn of(hazard: &Hazard) -> Reads {
+        Reads {
+            positions: bits(hazard.reads()).map(|b| b as u8).collect(),
+        }
+    }
+
+    /// How many bits the index has.
+    pub(crate) fn width(&self) -> u32 {
+        self.positions.len() as u32
+    }
+
+    /// Bit j of the index is the j-th bit read, in `set`.
+    #[inline]
+    pub(crate) fn index(&self, set: u64) -> usize {
+        self.positions
+            .iter()
+            .enumerate()
+            .fold(0, |i, (j, &b)| i | ((set >> b & 1) as usize) << j)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepUnit {
     Day,

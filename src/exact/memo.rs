@@ -7,7 +7,7 @@
 //! is computed by the hazard itself, from a set with the same read bits, so it is the very
 //! number a direct computation gives.
 
-use crate::model::{bits, Hazard, Model};
+use crate::model::{Hazard, Model, Reads};
 
 /// A hazard that reads more bits than this is computed afresh for every set: its table would
 /// cost more to clear at each step than it saves.
@@ -17,8 +17,7 @@ const MEMO_BITS: u32 = 12;
 #[derive(Clone)]
 pub(crate) struct Memo<'m> {
     hazard: &'m Hazard,
-    /// The bits the hazard reads, in order: bit j of a table index is the j-th of them.
-    reads: Vec<u8>,
+    reads: Reads,
     step: u32,
     /// By index, the probability, or NaN until it is first asked for; empty when the hazard
     /// reads more than `MEMO_BITS` bits.
@@ -27,15 +26,15 @@ pub(crate) struct Memo<'m> {
 
 impl<'m> Memo<'m> {
     fn new(hazard: &'m Hazard) -> Memo<'m> {
-        let read = hazard.reads();
-        let size = if read.count_ones() <= MEMO_BITS {
-            1 << read.count_ones()
+        let reads = Reads::of(hazard);
+        let size = if reads.width() <= MEMO_BITS {
+            1 << reads.width()
         } else {
             0
         };
         Memo {
             hazard,
-            reads: bits(read).map(|b| b as u8).collect(),
+            reads,
             step: 0,
             values: vec![f64::NAN; size],
         }
@@ -48,7 +47,7 @@ impl<'m> Memo<'m> {
 
     /// The probability whatever the set, for a hazard that reads nothing.
     fn constant(&mut self) -> Option<f64> {
-        self.reads.is_empty().then(|| self.probability(0))
+        (self.reads.width() == 0).then(|| self.probability(0))
     }
 
     /// The probability at this step in the set `state`.
@@ -57,11 +56,7 @@ impl<'m> Memo<'m> {
         if self.values.is_empty() {
             return self.hazard.probability(state, self.step);
         }
-        let index = self
-            .reads
-            .iter()
-            .enumerate()
-            .fold(0, |i, (j, &b)| i | ((state >> b & 1) as usize) << j);
+        let index = self.reads.index(state);
         let value = self.values[index];
         if !value.is_nan() {
             return value;

@@ -48,7 +48,7 @@
 //! methods give the chain of the scenario format; which one a model gets depends on the model
 //! alone ([`Method::for_model`]), so a path still depends on (seed, path index) alone.
 
-use crate::model::{bits, Hazard, Model, MAX_EVENTS};
+use crate::model::{bits, Hazard, Model, Reads, MAX_EVENTS};
 use rand::RngCore;
 
 /// Thresholds are 53-bit fixed point: a draw `u` in [0, 2^53) passes `threshold` when
@@ -391,9 +391,12 @@ struct Hazards {
     /// By event, the probability that it changes (starts, or ends if in effect), and h by
     /// outcome (0 when not eligible), valid for `state` in `segment` once `valid`.
     events: Vec<f64>,
+    /// By event, ln(1 - p) of its p in `events`, for its clock.
+    ln_none: Vec<f64>,
     outcomes: Vec<f64>,
     /// The events with p > 0.
     eligible: u64,
+    remembered: Remembered,
     state: u64,
     segment: usize,
     valid: bool,
@@ -558,6 +561,8 @@ impl Hazards {
             varying(&mut model.outcomes().iter().map(|o| unsteady(o.hazard.as_ref())));
         Hazards {
             events: vec![0.0; n],
+            ln_none: vec![0.0; n],
+            remembered: Remembered::new(model, segments.ranges.len()),
             outcomes: vec![0.0; model.outcomes().len()],
             eligible: 0,
             state: 0,
@@ -612,16 +617,17 @@ impl Hazards {
         // Every hazard is constant over a segment: its first step stands for all.
         let step = segments.ranges[segment].0;
         for e in bits(stale_events) {
-            let window = if state >> e & 1 == 1 {
-                ends_in
-            } else {
-                starts_in
-            };
-            let p = match model.change_hazard(e, state) {
-                Some(h) if window >> e & 1 == 1 => h.probability_in_window(state, step),
-                _ => 0.0,
+            let in_effect = state >> e & 1 == 1;
+            let window = if in_effect { ends_in } else { starts_in };
+            let (p, ln_none) = match model.change_hazard(e, state) {
+                Some(h) if window >> e & 1 == 1 => {
+                    let which = 2 * e + usize::from(in_effect);
+                    self.remembered.get(h, which, state, segment, step)
+                }
+                _ => (0.0, 0.0),
             };
             self.events[e] = p;
+            self.ln_none[e] = ln_none;
             if p > 0.0 {
                 self.eligible |= 1 << e;
             } else {
@@ -639,6 +645,71 @@ impl Hazards {
         self.segment = segment;
         self.valid = true;
         (stale_events, stale_outcomes)
+    }
+}
+
+/// Each event's probability of changing in a segment, with ln(1 - p) for its clock, remembered
+/// by the values of the bits its hazard reads (its probability depends on the set through
+/// them alone, so the remembered number is the one the hazard computes). A path's jumps
+/// recompute the hazards of the events they touch (conditions, modifiers, odds) and redraw
+/// their clocks, over and over for the same few values.
+struct Remembered {
+    /// By event and hazard (`2 e` its start, `2 e + 1` its end): the bits the hazard reads
+    /// and where its values begin (by segment, then index), or `None` when there is no room
+    /// for them: then they are computed each time.
+    hazards: Vec<Option<(Reads, usize)>>,
+    /// (p, ln(1 - p)); p is NaN until computed.
+    values: Vec<(f64, f64)>,
+}
+
+/// The most values a kernel remembers (16 bytes each).
+const REMEMBERED: usize = 1 << 16;
+
+impl Remembered {
+    fn new(model: &Model, segments: usize) -> Remembered {
+        let mut size = 0;
+        let hazards = model
+            .events()
+            .iter()
+            .flat_map(|e| [Some(&e.hazard), e.ends.as_ref()])
+            .map(|hazard| {
+                let reads = Reads::of(hazard?);
+                let values = segments.checked_shl(reads.width())?;
+                (size + values <= REMEMBERED).then(|| {
+                    size += values;
+                    (reads, size - values)
+                })
+            })
+            .collect();
+        Remembered {
+            hazards,
+            values: vec![(f64::NAN, 0.0); size],
+        }
+    }
+
+    /// The probability of `hazard` (`which` of [`Remembered::hazards`]) in `state` at `step`
+    /// of segment `segment`, and ln(1 - p).
+    #[inline]
+    fn get(
+        &mut self,
+        hazard: &Hazard,
+        which: usize,
+        state: u64,
+        segment: usize,
+        step: u32,
+    ) -> (f64, f64) {
+        let compute = || {
+            let p = hazard.probability_in_window(state, step);
+            (p, libm::log1p(-p))
+        };
+        let Some((reads, first)) = &self.hazards[which] else {
+            return compute();
+        };
+        let at = first + (segment << reads.width()) + reads.index(state);
+        if self.values[at].0.is_nan() {
+            self.values[at] = compute();
+        }
+        self.values[at]
     }
 }
 
@@ -821,7 +892,7 @@ impl Clocks {
             let p = hazards.events[e];
             if due >> e & 1 == 1 || p != self.p[e] {
                 self.p[e] = p;
-                self.events[e] = clock(rng, p, from, horizon);
+                self.events[e] = clock(rng, p, hazards.ln_none[e], from, horizon);
             }
         }
         if outcomes {
@@ -831,7 +902,7 @@ impl Clocks {
                 .fold(0.0, |a, &h| at_least_one(a, h));
             if block != self.block || from == 1 {
                 self.block = block;
-                self.outcomes = clock(rng, block, from, horizon);
+                self.outcomes = clock(rng, block, libm::log1p(-block), from, horizon);
             }
         }
     }
@@ -849,16 +920,16 @@ impl Clocks {
     }
 }
 
-/// The first step from `from` on at which a chance of `p` per step comes true, or `NEVER` if
-/// none up to `horizon` does.
-fn clock(rng: &mut PathRng, p: f64, from: u32, horizon: u32) -> u32 {
+/// The first step from `from` on at which a chance of `p` per step (`ln_none` = ln(1 - p))
+/// comes true, or `NEVER` if none up to `horizon` does.
+fn clock(rng: &mut PathRng, p: f64, ln_none: f64, from: u32, horizon: u32) -> u32 {
     if p <= 0.0 {
         return NEVER;
     }
     if p >= 1.0 {
         return from;
     }
-    wait_for(draw(rng), fixed(p), libm::log1p(-p), horizon - from + 1).map_or(NEVER, |k| from + k)
+    wait_for(draw(rng), fixed(p), ln_none, horizon - from + 1).map_or(NEVER, |k| from + k)
 }
 
 /// The outcome that happens when the block does, given the hazard of each outcome (0 when it
@@ -901,7 +972,8 @@ pub struct Kernel<'m> {
 impl<'m> Kernel<'m> {
     /// The most memory a kernel of `model` can hold, in bytes, whichever its method: a full
     /// cache of state tables, each with buffers of the largest sizes `StateTable::fill` can
-    /// give them (vectors grown by pushing have a power of two as capacity), plus the index.
+    /// give them (vectors grown by pushing have a power of two as capacity), plus the index
+    /// and the remembered probabilities.
     pub fn max_bytes(model: &Model) -> usize {
         use std::mem::size_of;
         let pushed = |n: usize| n.next_power_of_two().max(4);
@@ -911,7 +983,7 @@ impl<'m> Kernel<'m> {
             + pushed(outcomes) * (size_of::<usize>() + 2 * size_of::<u64>());
         // Seven allocations of 16 bytes of bookkeeping each, and the table's owner.
         let table = size_of::<StateTable>() + buffers + 7 * 16 + size_of::<u32>();
-        MAX_CACHED_TABLES * table + SLOTS * size_of::<Slot>()
+        MAX_CACHED_TABLES * table + SLOTS * size_of::<Slot>() + REMEMBERED * size_of::<(f64, f64)>()
     }
 
     /// A kernel for `model` and `seed`, by the method [`Method::for_model`] picks.
