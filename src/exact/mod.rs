@@ -433,6 +433,82 @@ fn all_events(n: usize) -> u64 {
     }
 }
 
+/// The buffers of a step's events applied to sorted lists of sets: `entries` stays sorted by
+/// (cur, old), because the sets an event leaves alone keep their order, and adding one bit to
+/// sets that lack it keeps theirs, so one merge of the two sorted lists adds up the sets that
+/// meet.
+#[derive(Default)]
+struct Lists {
+    /// The sets an event starts in for the first time (for an event that cannot end: every
+    /// set it moves), those it ends in, and those it starts in again.
+    moved: Vec<Entry>,
+    moved_end: Vec<Entry>,
+    moved_again: Vec<Entry>,
+    merged: Vec<Entry>,
+}
+
+impl Lists {
+    /// Applies one event of the step to `entries`: each set that it changes with probability p
+    /// keeps (1 - p) of its mass and moves p of it to the set it changes into.
+    fn apply(
+        &mut self,
+        entries: &mut Vec<Entry>,
+        step: &EventStep<'_>,
+        memo: &mut memo::EventMemo<'_>,
+        carried: u64,
+    ) {
+        let bit = 1u64 << step.event;
+        self.moved.clear();
+        self.moved_end.clear();
+        self.moved_again.clear();
+        let mut certain = false;
+        for entry in entries.iter_mut() {
+            let Some((change, _)) = step.kind(entry.cur) else {
+                continue;
+            };
+            // The hazard reads the set as it was when the step began.
+            let p = memo.change_probability((entry.cur & !carried) | entry.old);
+            if p <= 0.0 {
+                continue;
+            }
+            certain |= p >= 1.0;
+            let to = change.run(&mut self.moved, &mut self.moved_end, &mut self.moved_again);
+            to.push(Entry {
+                cur: step.model.apply(entry.cur, bit),
+                mass: entry.mass * p,
+                ..*entry
+            });
+            entry.mass *= 1.0 - p;
+        }
+        if certain {
+            // Sets that moved whole leave an empty entry behind.
+            entries.retain(|e| e.mass != 0.0);
+        }
+        if step.can_end() {
+            // Each kind of change keeps the order of the sets it moves (an end clears the bit,
+            // a first start sets it and the ever bit, a start again the bit alone), but
+            // together they may be out of order: merge the three sorted runs.
+            merge(&self.moved, &self.moved_end, &mut self.merged);
+            merge(&self.merged, &self.moved_again, &mut self.moved);
+        }
+        merge(entries, &self.moved, &mut self.merged);
+        std::mem::swap(entries, &mut self.merged);
+    }
+}
+
+/// Ends a step held in lists: the carried bits are no longer needed, and sets that differ only
+/// in them are one set again (they are next to each other in the order).
+fn collapse(entries: &[Entry], running: &mut Vec<(u64, f64)>) {
+    running.clear();
+    for entry in entries {
+        match running.last_mut() {
+            Some((state, mass)) if *state == entry.cur => *mass += entry.mass,
+            _ => running.push((entry.cur, entry.mass)),
+        }
+    }
+    running.retain(|&(_, m)| m > 0.0);
+}
+
 /// Merges two lists sorted by key into `out`, adding the masses of equal keys.
 fn merge(a: &[Entry], b: &[Entry], out: &mut Vec<Entry>) {
     out.clear();
@@ -518,9 +594,8 @@ pub fn solve_cancellable(
         Layout::Auto | Layout::Dense => DenseSets::new(used, carried, limits.max_states),
     };
     let mut running: Vec<(u64, f64)> = vec![(0, 1.0)];
-    let (mut entries, mut moved, mut merged) = (Vec::new(), Vec::new(), Vec::new());
-    // The sets an event ends in, and those it starts in again (see below).
-    let (mut moved_end, mut moved_again) = (Vec::new(), Vec::new());
+    let mut entries = Vec::new();
+    let mut lists = Lists::default();
     let mut work = 0u64;
     // The probability that the path runs into step t, for the free events.
     let mut running_by_step = vec![0.0; width];
@@ -549,29 +624,14 @@ pub fn solve_cancellable(
                 limit: limits.max_transitions,
             });
         }
-        let dense_now = dense.as_mut().filter(|table| match limits.layout {
+        let mut table = dense.as_mut().filter(|table| match limits.layout {
             Layout::Lists => false,
             Layout::Dense => true,
             Layout::Auto => entries.len() * DENSE_SHARE >= table.size(),
         });
-        if let Some(table) = dense_now {
+        if let Some(table) = &mut table {
             table.load(entries.iter().map(|e| (e.cur, e.old, e.mass)));
-            for &k in &order {
-                let (Some(step), Some(memo)) = (EventStep::new(model, k, t), memos.event(k)) else {
-                    continue;
-                };
-                if cancel.load(Ordering::Relaxed) {
-                    return Err(ExactError::Cancelled);
-                }
-                work += entries.len() as u64;
-                table.apply(&step, memo);
-            }
-            table.collapse_into(&mut running);
-            continue;
         }
-        // Apply the step's events one at a time. `entries` stays sorted by (cur, old): the
-        // sets an event leaves alone keep their order, and adding one bit to sets that lack it
-        // keeps theirs, so one merge of the two sorted lists adds up the sets that meet.
         for &k in &order {
             // A free event has no hazards here: it is solved apart.
             let (Some(step), Some(memo)) = (EventStep::new(model, k, t), memos.event(k)) else {
@@ -581,56 +641,18 @@ pub fn solve_cancellable(
                 return Err(ExactError::Cancelled);
             }
             work += entries.len() as u64;
-            let bit = 1u64 << k;
-            moved.clear();
-            moved_end.clear();
-            moved_again.clear();
-            let mut certain = false;
-            for entry in entries.iter_mut() {
-                let Some((change, _)) = step.kind(entry.cur) else {
-                    continue;
-                };
-                // The hazard reads the set as it was when the step began.
-                let p = memo.change_probability((entry.cur & !carried) | entry.old);
-                if p <= 0.0 {
-                    continue;
+            match &mut table {
+                Some(table) => table.apply(&step, memo),
+                None => {
+                    lists.apply(&mut entries, &step, memo, carried);
+                    check_states(entries.len(), t, limits)?;
                 }
-                certain |= p >= 1.0;
-                let to = change.run(&mut moved, &mut moved_end, &mut moved_again);
-                to.push(Entry {
-                    cur: model.apply(entry.cur, bit),
-                    mass: entry.mass * p,
-                    ..*entry
-                });
-                entry.mass *= 1.0 - p;
-            }
-            if certain {
-                // Sets that moved whole leave an empty entry behind.
-                entries.retain(|e| e.mass != 0.0);
-            }
-            if step.can_end() {
-                // Each kind of change keeps the order of the sets it moves (an end clears the
-                // bit, a first start sets it and the ever bit, a start again the bit alone), but
-                // together they may be out of order: merge the three sorted runs.
-                merge(&moved, &moved_end, &mut merged);
-                merge(&merged, &moved_again, &mut moved);
-            }
-            merge(&entries, &moved, &mut merged);
-            std::mem::swap(&mut entries, &mut merged);
-            if entries.len() > limits.max_states {
-                return Err(too_many_states(t, limits));
             }
         }
-        // The step is over: the carried bits are no longer needed, and sets that differ only
-        // in them are one state again (they are next to each other in the order).
-        running.clear();
-        for entry in &entries {
-            match running.last_mut() {
-                Some((state, mass)) if *state == entry.cur => *mass += entry.mass,
-                _ => running.push((entry.cur, entry.mass)),
-            }
+        match table {
+            Some(table) => table.collapse_into(&mut running),
+            None => collapse(&entries, &mut running),
         }
-        running.retain(|&(_, m)| m > 0.0);
     }
     for &(state, mass) in &running {
         let o = model.horizon_outcome(state);
