@@ -2,10 +2,10 @@
 //!
 //! New events and the outcome of a step are independent given the set, so both are booked from
 //! the set's hazards directly, before the step's events are applied. The sets are booked in
-//! blocks of `BLOCK`, in parallel. Each block sums its sets in order, the first block from the
-//! totals so far and the others from 0, and the blocks' sums are then added in order: the
-//! figures do not depend on the thread count, and a step with at most `BLOCK` sets sums exactly
-//! as one loop over them does.
+//! blocks of `BLOCK`, in parallel. Each block sums its sets in order from 0 (the first block's
+//! joint masses, which accumulate over the steps, from their totals so far), and the blocks'
+//! sums are then added in order: the figures do not depend on the thread count, and a step
+//! with at most `BLOCK` sets sums exactly as one loop over them does.
 
 use super::memo::StepMemos;
 use super::Entry;
@@ -34,7 +34,7 @@ struct Sums {
 }
 
 impl Sums {
-    /// Sums that start from 0, or, for the first block, from the totals booked so far.
+    /// Sums that start from 0, but for the first block's joint masses: from their totals so far.
     fn new(masses: &ExactMasses, first: bool) -> Sums {
         let zero = |rows: &[Vec<f64>]| vec![0.0; rows.len()];
         let joint = |rows: &[Vec<f64>]| {

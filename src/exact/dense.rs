@@ -1,7 +1,7 @@
 //! The sets held within a step as a dense table: one mass for every combination of the bits a
 //! set can have, for the steps at which most combinations are reached.
 //!
-//! Applying an event to sorted lists (see [`super::solve_cancellable`]) costs a copy of the moved
+//! Applying an event to sorted lists (see `Lists::apply` in the parent module) costs a copy of the moved
 //! sets and a merge; on a table it is one pass that moves mass from each set without the event to
 //! the set with it, in place. The table does every addition the lists do, on the same operands
 //! (a set missing from the lists is a 0 in the table, and x + 0 = x), so both give the same
@@ -16,7 +16,7 @@ use rayon::prelude::*;
 #[derive(Clone)]
 struct Squeeze {
     /// For byte j of a set, the index bits of its bits.
-    to_index: Vec<[u32; 256]>,
+    to_index: Vec<[usize; 256]>,
     /// For byte j of an index, the set bits of its bits.
     to_set: Vec<[u64; 256]>,
 }
@@ -28,9 +28,9 @@ impl Squeeze {
         let to_index = (0..8)
             .map(|j| {
                 std::array::from_fn(|byte| {
-                    positions.iter().enumerate().fold(0u32, |acc, (i, &b)| {
+                    positions.iter().enumerate().fold(0usize, |acc, (i, &b)| {
                         let on = b / 8 == j && byte >> (b % 8) & 1 == 1;
-                        acc | u32::from(on) << i
+                        acc | usize::from(on) << i
                     })
                 })
             })
@@ -50,7 +50,7 @@ impl Squeeze {
 
     fn index(&self, set: u64) -> usize {
         self.to_index.iter().enumerate().fold(0, |i, (j, table)| {
-            i | table[(set >> (8 * j)) as usize & 255] as usize
+            i | table[(set >> (8 * j)) as usize & 255]
         })
     }
 

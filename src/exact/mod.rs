@@ -47,11 +47,13 @@ impl Default for Limits {
 }
 
 /// How the solver holds the sets of a step while it applies the step's events. Every layout
-/// gives the same numbers to the last bit (see `dense`); they differ in speed only.
+/// gives the same numbers to the last bit (see `dense`); they differ in speed, and in the work
+/// counted against `max_transitions` (a step on the table counts the sets held at its start,
+/// on the lists the sets as they grow).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Layout {
-    /// A dense table at the steps at which it would be at least `1 / DENSE_SHARE` full, sorted
-    /// lists at the others.
+    /// A dense table at the steps at which the sets held would fill at least 1 / `DENSE_SHARE`
+    /// of it, sorted lists at the others.
     #[default]
     Auto,
     /// Sorted lists of the sets held, at every step.
@@ -61,8 +63,8 @@ pub enum Layout {
     Dense,
 }
 
-/// A step uses the dense table when the sets held at its start are at least this share of the
-/// table: a pass over the table costs about a nanosecond an entry, a set in the lists several.
+/// A step uses the dense table when the sets held at its start fill at least 1 / `DENSE_SHARE`
+/// of it: a pass over the table costs about a nanosecond an entry, a set in the lists several.
 const DENSE_SHARE: usize = 8;
 
 /// Bytes a held state costs: an entry (set, carried bits, mass) of 24 bytes in each of the

@@ -36,8 +36,9 @@
 //! kept in a cache (thresholds ready, no arithmetic per draw); a state met fewer times
 //! (most states of a scenario with many events: each path wanders off on its own) is drawn
 //! from directly, with probabilities updated from the previous state's for only the events
-//! whose window, condition or modifiers changed. Both give the same draws, so which states
-//! are cached (which depends on the other paths a thread ran) changes nothing.
+//! whose window, condition or modifiers changed (each looked up by the bits its hazard reads:
+//! see `Remembered`). Both give the same draws, so which states are cached (which depends on
+//! the other paths a thread ran) changes nothing.
 //!
 //! That is [`Method::Jumps`]. A model with many events is drawn by [`Method::Clocks`]
 //! instead: its paths seldom meet a state twice, so tables are not reused, and each jump's
@@ -674,7 +675,9 @@ impl Remembered {
             .flat_map(|e| [Some(&e.hazard), e.ends.as_ref()])
             .map(|hazard| {
                 let reads = Reads::of(hazard?);
-                let values = segments.checked_shl(reads.width())?;
+                // Wider hazards would not fit anyway (and the shift could lose bits).
+                let values =
+                    (reads.width() <= REMEMBERED.ilog2()).then(|| segments << reads.width())?;
                 (size + values <= REMEMBERED).then(|| {
                     size += values;
                     (reads, size - values)
