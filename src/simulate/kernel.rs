@@ -27,10 +27,12 @@
 //! The waiting time is geometric, drawn by inversion: 0 when `u < fixed(P(something happens
 //! at a step))`, else `max(1, floor(ln(1 - u) / ln P(nothing happens at a step)))`. The first
 //! branch costs a comparison and takes most draws in a state where much happens; the second a
-//! logarithm and a division. Both are computed from the same numbers for a cached table and a
-//! state drawn directly, so they give the same step. (Thresholds for each waiting time, kept
-//! per table, cost a transcendental function each to build and more memory than the table's
-//! other fields together; reading them missed the cache more often than the logarithm cost.)
+//! logarithm and a division (the logarithm from a table, with `libm::log1p` only for the draws
+//! whose quotient lies within the table's error of a whole step: see `wait`). Both are
+//! computed from the same numbers for a cached table and a state drawn directly, so they give
+//! the same step. (Thresholds for each waiting time, kept per table, cost a transcendental
+//! function each to build and more memory than the table's other fields together; reading
+//! them missed the cache more often than the logarithm cost.)
 //!
 //! Per-state tables: a state (event set, segment) met for the 16th time gets a full table,
 //! kept in a cache (thresholds ready, no arithmetic per draw); a state met fewer times
@@ -48,6 +50,8 @@
 //! outcome block; a jump draws again only the clocks whose probability it changed. Both
 //! methods give the chain of the scenario format; which one a model gets depends on the model
 //! alone ([`Method::for_model`]), so a path still depends on (seed, path index) alone.
+
+mod wait;
 
 use crate::model::{bits, Hazard, Model, Reads, MAX_EVENTS};
 use rand::RngCore;
@@ -143,12 +147,7 @@ fn wait_for(u: u64, any_threshold: u64, ln_none: f64, remaining: u32) -> Option<
     }
     // P(wait >= k) = P(none)^k for k >= 1; rounding may put the quotient just under 1 for a u
     // just past the threshold, which the first branch has already decided against.
-    let steps = libm::log1p(-(u as f64 / ONE as f64)) / ln_none;
-    let k = if steps < f64::from(remaining) {
-        (steps as u32).max(1)
-    } else {
-        remaining
-    };
+    let k = wait::steps(u, ln_none, remaining);
     (k < remaining).then_some(k)
 }
 
