@@ -129,9 +129,9 @@ pub(crate) fn run_sensitivity(
             .map(|(varied, s)| units_file::write_swung(model, varied, s))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let definition = units_file::sensitivity_definition(model, &plan, args.events, &base);
-        let written =
-            job::write_analysis_shard(&loaded, &settings, &output, &shard, definition, &units)?;
-        return finish_shard(&shard, started, &written);
+        return write_shard(
+            &loaded, &settings, &output, &shard, definition, &units, started,
+        );
     }
     let (result, output) = analyse(
         &loaded,
@@ -157,17 +157,23 @@ pub(crate) fn run_sensitivity(
     Ok(())
 }
 
-/// The last line of a shard of an analysis.
-pub(crate) fn finish_shard(
+/// Writes a shard of an analysis (its `units`, and the `definition` that merging checks) and
+/// prints its last line.
+fn write_shard(
+    loaded: &scenario::Loaded,
+    settings: &RunSettings,
+    output: &job::AnalysisOutput<'_>,
     shard: &ShardOfRun,
+    definition: String,
+    units: &[String],
     started: Instant,
-    written: &job::Written,
 ) -> anyhow::Result<()> {
+    let written = job::write_analysis_shard(loaded, settings, output, shard, definition, units)?;
     println!(
         "{}\n\nin {:.2} s; {}",
         shard_line(shard),
         started.elapsed().as_secs_f64(),
-        wrote(written)
+        wrote(&written)
     );
     Ok(())
 }
@@ -199,9 +205,9 @@ pub(crate) fn run_sweep(args: SweepArgs, mode: progress_bar::Mode) -> anyhow::Re
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let definition = units_file::sweep_definition(&axes);
-        let written =
-            job::write_analysis_shard(&loaded, &settings, &output, &shard, definition, &units)?;
-        return finish_shard(&shard, started, &written);
+        return write_shard(
+            &loaded, &settings, &output, &shard, definition, &units, started,
+        );
     }
     let (result, output) = analyse(
         &loaded,

@@ -474,18 +474,6 @@ impl Segments {
         if at == first || drawn & self.thinned == 0 {
             return drawn;
         }
-        self.thin_decays(model, rng, drawn, state, at, first)
-    }
-
-    fn thin_decays(
-        &self,
-        model: &Model,
-        rng: &mut PathRng,
-        drawn: u64,
-        state: u64,
-        at: u32,
-        first: u32,
-    ) -> u64 {
         let mut kept = drawn;
         for e in bits(drawn & self.thinned) {
             let Some(hazard) = model.change_hazard(e, state).filter(|h| h.decays()) else {
